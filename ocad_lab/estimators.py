@@ -1,0 +1,795 @@
+"""scikit-learn-style detectors: :class:`OCNN`, :class:`DeepSVDD` and :class:`AutoencoderDetector`.
+
+Signs follow scikit-learn's OneClassSVM (see DESIGN.md):
+
+* ``score_samples(X)``: higher = more normal;
+* ``decision_function(X) = score_samples(X) - offset_``: negative = anomalous;
+* ``predict(X)``: +1 normal, -1 anomaly (``decision_function >= 0`` is normal).
+
+OC-NN: ``score_samples`` = y_hat = <w, g(V x)>, ``offset_`` = r, so ``decision_function`` = S = y_hat - r.
+Deep SVDD: ``score_samples`` = -||phi(x) - c||^2; ``offset_`` = -R^2 (soft-boundary) or 0 (one-class).
+Autoencoder: ``score_samples`` = -(mean squared reconstruction error); ``offset_`` puts a fraction
+``nu`` of the training points below 0.
+
+Inputs: vectors (N, d), or images (N, C, H, W) / (N, H, W) (a channel axis is added).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from torch.nn import functional as F
+
+from . import nets as _nets
+from .config import get_device, set_seed
+from .objectives import (
+    ACTIVATIONS as OCNN_ACTIVATIONS,
+    check_nu,
+    ocnn_head_loss,
+    ocnn_quantile_r,
+    soft_boundary_radius,
+    svdd_distances,
+    svdd_one_class_loss,
+    svdd_soft_boundary_loss,
+)
+from .training import output_spread, predict_batched, train_epochs, warn_if_collapsed
+
+__all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "load"]
+
+OBJECTIVES = ("one-class", "soft-boundary")
+_SCORE_BATCH = 4096
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# input checks
+# ----------------------------------------------------------------------------------------------------------------
+def _as_array(X) -> np.ndarray:
+    """X as a float32 NumPy array (accepts array-likes and torch tensors)."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    try:
+        arr = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"X must be a numeric array, got {type(X).__name__}: {err}") from None
+    return arr
+
+
+def check_input(X, fitted_shape=None, min_samples=2) -> np.ndarray:
+    """Validate ``X`` and return it as float32 (N, d) or (N, C, H, W); raise a ValueError saying what to fix."""
+    arr = _as_array(X)
+    if arr.ndim not in (2, 3, 4):
+        raise ValueError(
+            f"X must be vectors (N, d) or images (N, H, W) / (N, C, H, W); got an array with {arr.ndim} "
+            f"dimension(s) and shape {arr.shape}. For a single sample use X[None]."
+        )
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if len(arr) < min_samples:
+        raise ValueError(f"X needs at least {min_samples} sample(s), got {len(arr)}.")
+    if not np.isfinite(arr).all():
+        raise ValueError("X contains NaN or infinite values; remove or impute them before fitting/scoring.")
+    if fitted_shape is not None and tuple(arr.shape[1:]) != tuple(fitted_shape):
+        raise ValueError(
+            f"X has samples of shape {tuple(arr.shape[1:])} but the model was fitted on samples of shape "
+            f"{tuple(fitted_shape)}."
+        )
+    return arr
+
+
+def _check_int(name, value, minimum):
+    """Raise ValueError unless ``value`` is an int >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _check_pos(name, value):
+    """Raise ValueError unless ``value`` is a positive finite number."""
+    if not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return float(value)
+
+
+def _storable(v):
+    """Parameter value in a form torch.load(weights_only=True) can read (arrays become tensors)."""
+    if isinstance(v, np.ndarray):
+        return torch.from_numpy(np.array(v))
+    if isinstance(v, (list, tuple)):
+        return type(v)(_storable(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _storable(x) for k, x in v.items()}
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
+
+
+def _unstore(v):
+    """Inverse of :func:`_storable` (tensors become NumPy arrays)."""
+    if isinstance(v, torch.Tensor):
+        return v.numpy()
+    if isinstance(v, (list, tuple)):
+        return type(v)(_unstore(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _unstore(x) for k, x in v.items()}
+    return v
+
+
+class SVDDNet(nn.Module):
+    """The Deep SVDD network phi plus its centre c.
+
+    c is a registered *buffer* (never trained, Prop. 1: a free centre lets the optimiser collapse the
+    sphere) unless ``center_trainable=True``, which makes it an ``nn.Parameter`` for the collapse demo.
+    ``forward`` returns phi(x); ``distances`` returns ||phi(x) - c||^2.
+    """
+
+    def __init__(self, phi: nn.Module, c: torch.Tensor, center_trainable: bool = False):
+        super().__init__()
+        self.phi = phi
+        if center_trainable:
+            self.c = nn.Parameter(c.clone())
+        else:
+            self.register_buffer("c", c.clone())
+
+    def forward(self, x):
+        """The representation phi(x)."""
+        return self.phi(x)
+
+    def distances(self, x):
+        """Squared distances to the centre, Eq. (5)."""
+        return svdd_distances(self.phi(x), self.c)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# shared base
+# ----------------------------------------------------------------------------------------------------------------
+class _NeuralDetector(BaseEstimator):
+    """Shared plumbing: input checks, device, sign conventions, save/load."""
+
+    _fitted_attr = "offset_"
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def _device(self):
+        """The torch device chosen by ``device`` (argument > OCAD_DEVICE > cuda > mps > cpu)."""
+        return get_device(self.device)
+
+    def _tensor(self, arr: np.ndarray) -> torch.Tensor:
+        """Move an array to the fitted/selected device."""
+        return torch.from_numpy(np.ascontiguousarray(arr)).to(self.device_)
+
+    def _check_fitted(self):
+        """Raise NotFittedError before ``fit``."""
+        check_is_fitted(self, self._fitted_attr)
+
+    def _prepare(self, X) -> torch.Tensor:
+        """Checked input for scoring, as a tensor on the device."""
+        self._check_fitted()
+        return self._tensor(check_input(X, fitted_shape=self.input_shape_, min_samples=1))
+
+    def _begin_fit(self, X):
+        """Validate X, seed everything, pick the device; return X as a device tensor."""
+        arr = check_input(X, min_samples=2)
+        set_seed(self.random_state)
+        self.device_ = self._device()
+        self.input_shape_ = tuple(int(s) for s in arr.shape[1:])
+        self._generator = torch.Generator().manual_seed(int(self.random_state or 0))
+        return self._tensor(arr)
+
+    # -- sklearn API -----------------------------------------------------------------------------------------
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative means anomalous."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for normal (decision_function >= 0), -1 for anomalous."""
+        return np.where(self.decision_function(X) >= 0, 1, -1)
+
+    def fit_predict(self, X, y=None):
+        """Fit on ``X`` and return its +1/-1 labels."""
+        return self.fit(X).predict(X)
+
+    # -- persistence -----------------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        """Fitted state (tensors / primitives) other than params; subclasses extend."""
+        raise NotImplementedError
+
+    def _restore(self, state: dict):
+        """Rebuild modules from ``state``; subclasses implement."""
+        raise NotImplementedError
+
+    def save(self, path, metadata=None):
+        """Save weights and every setting needed to score again.
+
+        Parameters
+        ----------
+        path : str or path-like
+        metadata : dict, optional
+            Extra primitives/arrays to keep with the model, e.g. preprocessing constants
+            ``{"lo": lo, "hi": hi}``; restored as ``metadata_``.
+        """
+        self._check_fitted()
+        params = self.get_params(deep=False)
+        for k, v in params.items():
+            if isinstance(v, (nn.Module, BaseEstimator)):
+                params[k] = None  # the fitted module itself is stored in the state below
+        payload = {
+            "class": type(self).__name__,
+            "params": _storable(params),
+            "input_shape": list(self.input_shape_),
+            "offset": float(self.offset_),
+            "history": _storable(self.history_),
+            "metadata": _storable(metadata if metadata is not None else getattr(self, "metadata_", None)),
+            "state": self._state(),
+        }
+        torch.save(payload, path)
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load a model written by :meth:`save` (read with ``torch.load(weights_only=True)``)."""
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        klass = _CLASSES.get(payload.get("class"))
+        if klass is None or (cls is not _NeuralDetector and klass is not cls):
+            raise ValueError(f"{path} holds a {payload.get('class')!r} model, not a {cls.__name__}.")
+        est = klass(**_unstore(payload["params"]))
+        if device is not None:
+            est.device = device
+        est.device_ = est._device()
+        est.input_shape_ = tuple(payload["input_shape"])
+        est.offset_ = payload["offset"]
+        est.history_ = _unstore(payload["history"])
+        est.metadata_ = _unstore(payload["metadata"])
+        est._restore(payload["state"])
+        return est
+
+
+def _freeze(module: nn.Module) -> nn.Module:
+    """Eval mode and no gradients (a frozen feature extractor)."""
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def _arch_spec(name, in_shape, rep_dim, bias, activation, leaky_slope) -> dict:
+    """The arguments of ``nets.build_autoencoder`` as primitives (for save/load)."""
+    return {"name": name, "in_shape": list(in_shape), "rep_dim": int(rep_dim), "bias": bool(bias),
+            "activation": activation, "leaky_slope": float(leaky_slope)}
+
+
+def _build_ae(spec) -> _nets.Autoencoder:
+    """Autoencoder from an architecture spec."""
+    return _nets.build_autoencoder(spec["name"], tuple(spec["in_shape"]), spec["rep_dim"], spec["bias"],
+                                   spec["activation"], spec["leaky_slope"])
+
+
+def _train_autoencoder(ae, X, *, num_epochs, lr, lr_milestones, weight_decay, batch_size, generator, verbose,
+                       desc="autoencoder"):
+    """Train ``ae`` with the mean squared reconstruction error; return the history."""
+    opt = torch.optim.Adam(ae.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(lr_milestones), gamma=0.1)
+
+    def step(xb, idx):
+        z = ae.encoder(xb)
+        err = ((ae.decoder(z) - xb) ** 2).flatten(1).mean(1)
+        return err.mean(), err, z
+
+    return train_epochs(X, step, opt, num_epochs, batch_size, generator, scheduler=sched, modules=(ae,),
+                        verbose=verbose, desc=desc)
+
+
+def _check_milestones(ms):
+    """Milestones as a sorted tuple of positive ints."""
+    try:
+        out = tuple(int(m) for m in ms)
+    except TypeError:
+        raise ValueError(f"lr_milestones must be a sequence of epoch numbers, got {ms!r}.") from None
+    if any(m < 1 for m in out):
+        raise ValueError(f"lr_milestones must be positive epoch numbers, got {ms!r}.")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Autoencoder (DCAE baseline, also the pretraining for Deep SVDD / OC-NN)
+# ----------------------------------------------------------------------------------------------------------------
+class AutoencoderDetector(_NeuralDetector):
+    """Reconstruction-error detector (the DCAE baseline of Deep SVDD §4.1).
+
+    Parameters
+    ----------
+    net : {"auto", "mlp", "mnist", "cifar10", "conv"}
+        Encoder architecture; the decoder mirrors it.  "auto" picks from the sample shape.
+    rep_dim : int or None
+        Code size; None = the paper's size (128 for CIFAR-10, else 32).
+    nu : float in (0, 1]
+        Fraction of training points put below the threshold ``offset_``.
+    num_epochs, lr, lr_milestones, weight_decay, batch_size
+        Adam with weight decay; the learning rate is multiplied by 0.1 at each milestone.
+    leaky_slope, bias, activation
+        As for :class:`DeepSVDD`.
+    random_state, device, verbose
+        Seed; torch device (None = automatic); 0 = silent, else a progress bar.
+
+    Attributes
+    ----------
+    ae_ : nets.Autoencoder
+    offset_ : float
+    history_ : list of dict
+    """
+
+    def __init__(self, net="auto", rep_dim=None, nu=0.1, num_epochs=150, lr=1e-4, lr_milestones=(),
+                 weight_decay=1e-6, batch_size=200, leaky_slope=0.1, bias=False, activation="leaky_relu",
+                 random_state=0, device=None, verbose=1):
+        self.net = net
+        self.rep_dim = rep_dim
+        self.nu = nu
+        self.num_epochs = num_epochs
+        self.lr = lr
+        self.lr_milestones = lr_milestones
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.leaky_slope = leaky_slope
+        self.bias = bias
+        self.activation = activation
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X`` (normal data); ``y`` is ignored."""
+        nu = check_nu(self.nu)
+        _check_int("num_epochs", self.num_epochs, 0)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_pos("lr", self.lr)
+        _nets.make_activation(self.activation)
+        Xt = self._begin_fit(X)
+        name = _nets.resolve_net_name(self.net, self.input_shape_)
+        rep_dim = _nets.default_rep_dim(name) if self.rep_dim is None else _check_int("rep_dim", self.rep_dim, 1)
+        self.arch_ = _arch_spec(name, self.input_shape_, rep_dim, self.bias, self.activation, self.leaky_slope)
+        self.ae_ = _build_ae(self.arch_).to(self.device_)
+        self.history_ = _train_autoencoder(
+            self.ae_, Xt, num_epochs=self.num_epochs, lr=self.lr, lr_milestones=_check_milestones(self.lr_milestones),
+            weight_decay=self.weight_decay, batch_size=self.batch_size, generator=self._generator,
+            verbose=self.verbose, desc="DCAE")
+        self.ae_.eval()
+        train_scores = self._score_tensor(Xt)
+        self.offset_ = float(ocnn_quantile_r(train_scores.cpu().numpy(), nu))
+        return self
+
+    def _score_tensor(self, Xt):
+        """-(mean squared reconstruction error) per sample, as a CPU-able tensor."""
+        self.ae_.eval()
+        return predict_batched(lambda xb: -((self.ae_(xb) - xb) ** 2).flatten(1).mean(1), Xt, _SCORE_BATCH)
+
+    def score_samples(self, X):
+        """Minus the mean squared reconstruction error (higher = more normal)."""
+        return self._score_tensor(self._prepare(X)).cpu().numpy().astype(np.float64)
+
+    def transform(self, X):
+        """The autoencoder's codes (encoder outputs)."""
+        Xt = self._prepare(X)
+        self.ae_.eval()
+        return predict_batched(self.ae_.encoder, Xt, _SCORE_BATCH).cpu().numpy()
+
+    def _state(self):
+        return {"arch": self.arch_, "weights": self.ae_.state_dict()}
+
+    def _restore(self, state):
+        self.arch_ = state["arch"]
+        self.ae_ = _build_ae(self.arch_)
+        self.ae_.load_state_dict(state["weights"])
+        self.ae_.to(self.device_).eval()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Deep SVDD
+# ----------------------------------------------------------------------------------------------------------------
+class DeepSVDD(_NeuralDetector):
+    """Deep Support Vector Data Description (Ruff et al., ICML 2018).
+
+    Parameters
+    ----------
+    net : {"auto", "mlp", "mnist", "cifar10", "conv"} or torch.nn.Module
+        phi.  "auto": MLP for vectors, LeNet-MNIST for 1x28x28, LeNet-CIFAR for 3x32x32, a small
+        LeNet-type net for other image sizes.  A module is deep-copied and used as is.
+    objective : {"one-class", "soft-boundary"}
+        Eq. (4) or Eq. (3).
+    nu : float in (0, 1]
+        Soft-boundary trade-off (Prop. 4: upper bound on the outlier fraction); unused by one-class.
+    rep_dim : int or None
+        Output size of phi; None = the paper's (128 for CIFAR-10, else 32).
+    num_epochs, lr, lr_milestones, weight_decay, batch_size
+        Adam; lr x 0.1 at each milestone (MultiStepLR); ``weight_decay`` is lambda of Eqs. (3)-(4).
+    pretrain : bool
+        Train the matching autoencoder first (DCAE) and copy its encoder into phi.
+    ae_epochs, ae_lr, ae_lr_milestones
+        Pretraining schedule.
+    warm_up_epochs, radius_update_every
+        Soft-boundary: R stays 0 for the warm-up (capped at a tenth of ``num_epochs`` so quick runs
+        still update R), then is set every ``radius_update_every`` epochs to the (1 - nu)-quantile of
+        the distances (block coordinate descent, §3.2); after training it is solved once more for the
+        final weights.
+    eps : float
+        Components of c with |c_i| < eps are pushed to +-eps (c near 0 eases collapse, Prop. 1).
+    leaky_slope : float
+        Leaky ReLU slope: the paper's text says 0.1 (default); the reference code used 0.01.
+    bias, activation, center, center_trainable
+        Collapse demo switches.  ``bias=True`` adds biases to every layer (and affine BatchNorm);
+        ``activation="sigmoid"`` uses a bounded activation (Prop. 3); ``center`` None = mean of the
+        initial forward pass, an array = that centre, "zero-weights" = the output of the net with all
+        weights zero (c_0 of Prop. 1, not pushed away from 0); ``center_trainable=True`` optimises c
+        with the network.
+    random_state, device, verbose
+
+    Attributes
+    ----------
+    net_ : SVDDNet (``net_(x)`` = phi(x); ``net_.c`` the centre)
+    center_ : numpy.ndarray
+    radius_ : float (0 for one-class)
+    offset_ : float (-radius_**2 for soft-boundary, 0 for one-class)
+    history_ : list of dict
+    ae_, ae_history_ : the pretrained autoencoder and its history (``pretrain=True``)
+    """
+
+    def __init__(self, net="auto", objective="one-class", nu=0.1, rep_dim=None, num_epochs=150, lr=1e-4,
+                 lr_milestones=(50,), weight_decay=1e-6, batch_size=200, pretrain=False, ae_epochs=150,
+                 ae_lr=1e-4, ae_lr_milestones=(), warm_up_epochs=10, radius_update_every=1, eps=0.1,
+                 leaky_slope=0.1, bias=False, activation="leaky_relu", center=None, center_trainable=False,
+                 random_state=0, device=None, verbose=1):
+        self.net = net
+        self.objective = objective
+        self.nu = nu
+        self.rep_dim = rep_dim
+        self.num_epochs = num_epochs
+        self.lr = lr
+        self.lr_milestones = lr_milestones
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.pretrain = pretrain
+        self.ae_epochs = ae_epochs
+        self.ae_lr = ae_lr
+        self.ae_lr_milestones = ae_lr_milestones
+        self.warm_up_epochs = warm_up_epochs
+        self.radius_update_every = radius_update_every
+        self.eps = eps
+        self.leaky_slope = leaky_slope
+        self.bias = bias
+        self.activation = activation
+        self.center = center
+        self.center_trainable = center_trainable
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # -- construction ----------------------------------------------------------------------------------------
+    def _check_params(self):
+        """Validate hyper-parameters before any work."""
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"Unknown objective {self.objective!r}; choose one of {OBJECTIVES}.")
+        nu = check_nu(self.nu)
+        _check_int("num_epochs", self.num_epochs, 0)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("ae_epochs", self.ae_epochs, 0)
+        _check_int("radius_update_every", self.radius_update_every, 1)
+        _check_int("warm_up_epochs", self.warm_up_epochs, 0)
+        _check_pos("lr", self.lr)
+        _nets.make_activation(self.activation, self.leaky_slope)
+        if isinstance(self.center, str) and self.center != "zero-weights":
+            raise ValueError(f"Unknown center {self.center!r}; use None, an array or 'zero-weights'.")
+        if not isinstance(self.net, nn.Module) and not (isinstance(self.net, str) and self.net in _nets.NET_NAMES):
+            raise ValueError(f"Unknown net {self.net!r}; choose one of {_nets.NET_NAMES} or pass a torch.nn.Module.")
+        if isinstance(self.net, nn.Module) and self.pretrain:
+            raise ValueError("pretrain=True needs a built-in net ('auto', 'mlp', 'mnist', 'cifar10', 'conv'), "
+                             "because the matching decoder is built from its name.")
+        return nu
+
+    def _build_phi(self, in_shape):
+        """phi for ``in_shape`` (a copy of a user module, or a built-in net); records ``arch_``."""
+        if isinstance(self.net, nn.Module):
+            self.arch_ = None
+            return copy.deepcopy(self.net)
+        name = _nets.resolve_net_name(self.net, in_shape)
+        rep_dim = _nets.default_rep_dim(name) if self.rep_dim is None else _check_int("rep_dim", self.rep_dim, 1)
+        self.arch_ = _arch_spec(name, in_shape, rep_dim, self.bias, self.activation, self.leaky_slope)
+        return _nets.build_encoder(name, tuple(in_shape), rep_dim, self.bias, self.activation, self.leaky_slope)
+
+    @torch.no_grad()
+    def _initial_center(self, phi, Xt):
+        """c: the mean of an initial forward pass (|c_i| < eps pushed to +-eps), a given array, or c_0."""
+        if isinstance(self.center, str):  # "zero-weights": c_0 of Prop. 1, deliberately left as is
+            return _nets.zero_weights_output(phi, Xt[:2])
+        if self.center is not None:
+            c = torch.as_tensor(np.asarray(self.center, dtype=np.float32)).to(self.device_).reshape(-1)
+            return c
+        phi.train()  # same BatchNorm mode as the training passes the centre is compared with
+        total, count = None, 0
+        for i in range(0, len(Xt), self.batch_size):
+            xb = Xt[i : i + self.batch_size]
+            if len(xb) < 2:
+                continue
+            s = phi(xb).sum(0)
+            total = s if total is None else total + s
+            count += len(xb)
+        c = total / count
+        eps = float(self.eps)
+        small = c.abs() < eps
+        c[small & (c < 0)] = -eps
+        c[small & (c >= 0)] = eps
+        return c
+
+    # -- fit -------------------------------------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Train Deep SVDD on ``X`` (assumed mostly normal); ``y`` is ignored."""
+        nu = self._check_params()
+        Xt = self._begin_fit(X)
+        phi = self._build_phi(self.input_shape_).to(self.device_)
+        self.ae_ = None
+        self.ae_history_ = None
+        if self.pretrain:
+            ae = _build_ae(self.arch_).to(self.device_)
+            self.ae_history_ = _train_autoencoder(
+                ae, Xt, num_epochs=self.ae_epochs, lr=self.ae_lr, lr_milestones=_check_milestones(self.ae_lr_milestones),
+                weight_decay=self.weight_decay, batch_size=self.batch_size, generator=self._generator,
+                verbose=self.verbose, desc="DCAE pretraining")
+            self.ae_ = ae.eval()
+            phi.load_state_dict(ae.encoder.state_dict())  # transfer the pretrained encoder weights
+
+        c = self._initial_center(phi, Xt)
+        with torch.no_grad():
+            phi.eval()
+            z0 = predict_batched(phi, Xt, _SCORE_BATCH)
+        if z0.shape[1:] != c.shape:
+            raise ValueError(f"center has shape {tuple(c.shape)} but the net outputs {tuple(z0.shape[1:])}.")
+        initial_spread = output_spread(z0)
+        self.net_ = SVDDNet(phi, c, bool(self.center_trainable)).to(self.device_)
+        net = self.net_
+
+        params = [{"params": list(phi.parameters()), "weight_decay": self.weight_decay}]
+        if self.center_trainable:
+            params.append({"params": [net.c], "weight_decay": 0.0})
+        opt = torch.optim.Adam(params, lr=self.lr)
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(_check_milestones(self.lr_milestones)),
+                                                     gamma=0.1)
+        soft = self.objective == "soft-boundary"
+        R = torch.zeros((), device=self.device_)
+        warm_up = min(int(self.warm_up_epochs), self.num_epochs // 10)
+
+        def step(xb, idx):
+            z = net.phi(xb)
+            dist = svdd_distances(z, net.c)
+            loss = svdd_soft_boundary_loss(dist, R, nu) if soft else svdd_one_class_loss(dist)  # Eq. (3) / (4)
+            return loss, dist, z
+
+        def epoch_end(epoch, stats):
+            if soft and epoch > warm_up and (epoch - warm_up) % int(self.radius_update_every) == 0:
+                R.fill_(float(soft_boundary_radius(stats["scores"], nu)))  # block coordinate step for R
+            return {"r": float(R) if soft else None}
+
+        self.history_ = train_epochs(Xt, step, opt, self.num_epochs, self.batch_size, self._generator,
+                                     scheduler=sched, epoch_end=epoch_end, modules=(net,), verbose=self.verbose,
+                                     desc="Deep SVDD")
+        net.eval()
+        if self.center_trainable:
+            net.c.requires_grad_(False)
+        dist = predict_batched(net.distances, Xt, _SCORE_BATCH)
+        self.radius_ = float(soft_boundary_radius(dist, nu)) if soft else 0.0  # final R for the final weights
+        self.offset_ = -self.radius_**2 if soft else 0.0
+        self.center_ = net.c.detach().cpu().numpy().copy()
+        final_spread = output_spread(predict_batched(net.phi, Xt, _SCORE_BATCH))
+        warn_if_collapsed(final_spread, initial_spread, "Deep SVDD representations")
+        return self
+
+    # -- scoring ---------------------------------------------------------------------------------------------
+    def score_samples(self, X):
+        """-||phi(x) - c||^2 (higher = more normal)."""
+        Xt = self._prepare(X)
+        self.net_.eval()
+        return -predict_batched(self.net_.distances, Xt, _SCORE_BATCH).cpu().numpy().astype(np.float64)
+
+    def transform(self, X):
+        """The learned representation phi(x), shape (N, rep_dim)."""
+        Xt = self._prepare(X)
+        self.net_.eval()
+        return predict_batched(self.net_.phi, Xt, _SCORE_BATCH).cpu().numpy()
+
+    def _state(self):
+        if self.arch_ is None:
+            raise ValueError("save() supports the built-in nets only; this model uses a custom nn.Module. "
+                             "Save est.net_.state_dict() yourself and rebuild the module.")
+        return {"arch": self.arch_, "weights": self.net_.state_dict(), "radius": float(self.radius_)}
+
+    def _restore(self, state):
+        self.arch_ = state["arch"]
+        phi = _build_ae(self.arch_).encoder
+        c = state["weights"]["c"]
+        self.net_ = SVDDNet(phi, c, False)
+        self.net_.load_state_dict(state["weights"])
+        self.net_.to(self.device_).eval()
+        self.radius_ = state["radius"]
+        self.center_ = c.numpy().copy()
+        self.ae_ = None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# OC-NN
+# ----------------------------------------------------------------------------------------------------------------
+class OCNN(_NeuralDetector):
+    """One-Class Neural Network (Chalapathy, Menon & Chawla, 2018), Algorithm 1.
+
+    Alternates (per epoch) between one pass of minibatch Adam on Eq. (4) over (w, V) with r fixed,
+    and r <- the nu-quantile of the scores y_hat_n (Theorem 3.1); ``r`` starts as the nu-quantile of
+    the initial scores.  Decision S_n = y_hat_n - r.
+
+    Parameters
+    ----------
+    hidden_dim : int
+        Hidden units of the one-hidden-layer head.
+    activation : {"linear", "sigmoid", "relu"}
+        g.
+    nu : float in (0, 1]
+    num_epochs, lr, batch_size
+        Adam on Eq. (4) (its 1/2||w||^2 + 1/2||V||^2 regulariser is part of the loss, not weight decay).
+    encoder : None, torch.nn.Module or fitted AutoencoderDetector
+        None: the head sees the raw (flattened) inputs.  A module or a fitted autoencoder's encoder is
+        deep-copied and frozen (the paper's transfer set-up, §4.4).
+    pretrain : bool
+        With ``encoder=None``: train a (conv) autoencoder on X first and use its frozen encoder.
+    ae_net, ae_epochs, ae_lr, rep_dim
+        Architecture ("auto" etc., see :class:`AutoencoderDetector`) and schedule of that autoencoder.
+    random_state, device, verbose
+
+    Attributes
+    ----------
+    head_ : nets.OCNNHead
+    encoder_ : frozen encoder or None
+    offset_ : float (= r)
+    history_ : list of dict (``mean_score`` = mean y_hat, ``r``, ``spread`` of g(Vx))
+    """
+
+    def __init__(self, hidden_dim=32, activation="linear", nu=0.1, num_epochs=100, lr=1e-3, batch_size=64,
+                 encoder=None, pretrain=False, ae_net="auto", ae_epochs=50, ae_lr=1e-3, rep_dim=None,
+                 random_state=0, device=None, verbose=1):
+        self.hidden_dim = hidden_dim
+        self.activation = activation
+        self.nu = nu
+        self.num_epochs = num_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.encoder = encoder
+        self.pretrain = pretrain
+        self.ae_net = ae_net
+        self.ae_epochs = ae_epochs
+        self.ae_lr = ae_lr
+        self.rep_dim = rep_dim
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _check_params(self):
+        """Validate hyper-parameters."""
+        if self.activation not in OCNN_ACTIVATIONS:
+            raise ValueError(f"Unknown OC-NN activation {self.activation!r}; choose one of {OCNN_ACTIVATIONS}.")
+        nu = check_nu(self.nu)
+        _check_int("hidden_dim", self.hidden_dim, 1)
+        _check_int("num_epochs", self.num_epochs, 0)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_pos("lr", self.lr)
+        if self.encoder is not None and not isinstance(self.encoder, (nn.Module, AutoencoderDetector)):
+            raise ValueError("encoder must be None, a torch.nn.Module or a fitted AutoencoderDetector, "
+                             f"got {type(self.encoder).__name__}.")
+        if self.encoder is not None and self.pretrain:
+            raise ValueError("Give either encoder=... or pretrain=True, not both.")
+        return nu
+
+    def _features(self, Xt):
+        """Frozen-encoder features (flattened) of a device tensor."""
+        if self.encoder_ is None:
+            return Xt.reshape(len(Xt), -1)
+        return predict_batched(lambda xb: self.encoder_(xb).reshape(len(xb), -1), Xt, _SCORE_BATCH)
+
+    def fit(self, X, y=None):
+        """Run Algorithm 1 on ``X``; ``y`` is ignored."""
+        nu = self._check_params()
+        Xt = self._begin_fit(X)
+        self.encoder_spec_ = None
+        self.ae_history_ = None
+        if isinstance(self.encoder, AutoencoderDetector):
+            try:
+                self.encoder._check_fitted()
+            except NotFittedError:
+                raise ValueError("encoder=AutoencoderDetector(...) must be fitted first (call its fit).") from None
+            if tuple(self.encoder.input_shape_) != self.input_shape_:
+                raise ValueError(f"The autoencoder was fitted on samples of shape {self.encoder.input_shape_}, "
+                                 f"X has {self.input_shape_}.")
+            self.encoder_spec_ = dict(self.encoder.arch_)
+            self.encoder_ = _freeze(copy.deepcopy(self.encoder.ae_.encoder)).to(self.device_)
+        elif isinstance(self.encoder, nn.Module):
+            self.encoder_ = _freeze(copy.deepcopy(self.encoder)).to(self.device_)
+        elif self.pretrain:
+            ae_det = AutoencoderDetector(net=self.ae_net, rep_dim=self.rep_dim, num_epochs=self.ae_epochs,
+                                         lr=self.ae_lr, batch_size=self.batch_size, random_state=self.random_state,
+                                         device=self.device_, verbose=self.verbose).fit(X)
+            self.ae_history_ = ae_det.history_
+            self.encoder_spec_ = dict(ae_det.arch_)
+            self.encoder_ = _freeze(ae_det.ae_.encoder)
+            set_seed(self.random_state)
+        else:
+            self.encoder_ = None
+        F_ = self._features(Xt).contiguous()
+        self.head_ = _nets.OCNNHead(F_.shape[1], self.hidden_dim, self.activation).to(self.device_)
+        head = self.head_
+        with torch.no_grad():
+            initial_spread = output_spread(head.hidden(F_))
+            r = torch.as_tensor(ocnn_quantile_r(head(F_), nu)).to(self.device_).clone()  # r^(0)
+        opt = torch.optim.Adam(head.parameters(), lr=self.lr)
+
+        def step(fb, idx):
+            loss = ocnn_head_loss(head(fb), r, nu, head.regularizer())  # Eq. (4), r fixed
+            return loss, None, None
+
+        def epoch_end(epoch, stats):
+            with torch.no_grad():
+                hidden = head.hidden(F_)
+                y_hat = hidden @ head.w
+                r.fill_(float(ocnn_quantile_r(y_hat, nu)))  # Theorem 3.1: r = nu-quantile of y_hat
+                return {"r": float(r), "mean_score": float(y_hat.mean()), "spread": output_spread(hidden)}
+
+        self.history_ = train_epochs(F_, step, opt, self.num_epochs, self.batch_size, self._generator,
+                                     epoch_end=epoch_end, modules=(head,), verbose=self.verbose, desc="OC-NN")
+        head.eval()
+        with torch.no_grad():
+            y_hat = head(F_)
+            r_final = float(ocnn_quantile_r(y_hat, nu))  # r for the final weights (Algorithm 1, line 7)
+            final_spread = output_spread(head.hidden(F_))
+        self.offset_ = r_final
+        self.r_ = r_final
+        warn_if_collapsed(final_spread, initial_spread, "OC-NN hidden features g(Vx)")
+        return self
+
+    def score_samples(self, X):
+        """y_hat = <w, g(V x)> (higher = more normal)."""
+        F_ = self._features(self._prepare(X))
+        return predict_batched(self.head_, F_, _SCORE_BATCH).cpu().numpy().astype(np.float64)
+
+    def transform(self, X):
+        """The hidden representation g(V x) (of the frozen encoder's features when an encoder is used)."""
+        F_ = self._features(self._prepare(X))
+        return predict_batched(self.head_.hidden, F_, _SCORE_BATCH).cpu().numpy()
+
+    def _state(self):
+        if self.encoder_ is not None and self.encoder_spec_ is None:
+            raise ValueError("save() cannot store a custom encoder module; it supports encoder=None, "
+                             "pretrain=True or a fitted AutoencoderDetector.")
+        state = {"head": self.head_.state_dict(), "in_dim": int(self.head_.V.in_features),
+                 "encoder_spec": self.encoder_spec_, "r": float(self.r_)}
+        if self.encoder_ is not None:
+            state["encoder"] = self.encoder_.state_dict()
+        return state
+
+    def _restore(self, state):
+        self.encoder_spec_ = state["encoder_spec"]
+        self.encoder_ = None
+        if self.encoder_spec_ is not None:
+            enc = _build_ae(self.encoder_spec_).encoder
+            enc.load_state_dict(state["encoder"])
+            self.encoder_ = _freeze(enc).to(self.device_)
+        self.head_ = _nets.OCNNHead(state["in_dim"], self.hidden_dim, self.activation)
+        self.head_.load_state_dict(state["head"])
+        self.head_.to(self.device_).eval()
+        self.r_ = state["r"]
+
+
+_CLASSES = {"OCNN": OCNN, "DeepSVDD": DeepSVDD, "AutoencoderDetector": AutoencoderDetector}
+
+
+def load(path, device=None):
+    """Load any detector saved with ``save(path)``."""
+    return _NeuralDetector.load(path, device=device)

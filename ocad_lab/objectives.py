@@ -1,0 +1,189 @@
+"""Objective functions of OC-NN (Chalapathy et al. 2018) and Deep SVDD (Ruff et al. 2018).
+
+Plain functions: the torch ones take and return tensors (so autograd works through them); the
+ones that pick a threshold (``ocnn_quantile_r``, ``soft_boundary_radius``) and ``ocnn_r_objective``
+take NumPy arrays or tensors and return the same kind.
+
+Two threshold conventions, both exact order statistics (no interpolation):
+
+* OC-NN, Theorem 3.1: ``r`` minimises Eq. (5), f(r) = (1/nu)(1/N) sum_n max(0, r - y_n) - r.
+  f is convex and piecewise linear; with k points strictly below r its slope is k/(N nu) - 1.
+  The slope turns non-negative once k >= N nu, so the minimiser is the k-th smallest score with
+  k = ceil(N nu).  When N nu is an integer the slope is exactly 0 between the (N nu)-th and the
+  (N nu + 1)-th smallest scores and every r in that interval is a minimiser: we return the LEFT
+  end, the (N nu)-th smallest score (the smallest minimiser; numpy's ``method="inverted_cdf"``).
+  Then the fraction of scores strictly below r lies in [nu - 1/N, nu) (without ties).
+* Deep SVDD, Proposition 4: R^2 is the (n_out + 1)-th largest squared distance with
+  n_out = floor(nu N), i.e. the (1 - nu)-quantile of the distances; at most nu N points are
+  strictly outside and at least nu N are on or outside the sphere.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+__all__ = [
+    "ACTIVATIONS",
+    "activation_fn",
+    "check_nu",
+    "ocnn_scores",
+    "ocnn_loss",
+    "ocnn_wv_loss",
+    "ocnn_head_loss",
+    "ocnn_r_objective",
+    "ocnn_quantile_r",
+    "svdd_distances",
+    "svdd_one_class_loss",
+    "svdd_soft_boundary_loss",
+    "soft_boundary_radius",
+]
+
+# Float slack so that e.g. N=10, nu=0.3 (N*nu = 3.0000000000000004) counts as the integer 3.
+_SLACK = 1e-9
+
+ACTIVATIONS = ("linear", "sigmoid", "relu")
+
+
+def check_nu(nu) -> float:
+    """Return ``nu`` as a float, raising ValueError unless 0 < nu <= 1."""
+    try:
+        value = float(nu)
+    except (TypeError, ValueError):
+        raise ValueError(f"nu must be a number in (0, 1], got {nu!r}.") from None
+    if not (0.0 < value <= 1.0) or math.isnan(value):
+        raise ValueError(f"nu must lie in (0, 1] (it bounds the fraction of outliers), got {nu!r}.")
+    return value
+
+
+def activation_fn(name: str):
+    """Return the OC-NN hidden activation g for ``"linear"``, ``"sigmoid"`` or ``"relu"``."""
+    if name == "linear":
+        return lambda z: z
+    if name == "sigmoid":
+        return torch.sigmoid
+    if name == "relu":
+        return torch.relu
+    raise ValueError(f"Unknown OC-NN activation {name!r}; choose one of {ACTIVATIONS}.")
+
+
+def ocnn_scores(w, V, X, activation: str = "linear"):
+    """Scores y_hat_n = <w, g(V x_n)> for rows x_n of ``X`` (torch); ``V`` is (hidden, d), ``w`` is (hidden,)."""
+    return activation_fn(activation)(X @ V.T) @ w
+
+
+def ocnn_wv_loss(w, V, X, r, nu, activation: str = "linear"):
+    """Eq. (4): 1/2||w||^2 + 1/2||V||_F^2 + (1/nu) mean_n max(0, r - y_hat_n), with r held fixed."""
+    y_hat = ocnn_scores(w, V, X, activation)
+    reg = 0.5 * (w * w).sum() + 0.5 * (V * V).sum()
+    return reg + torch.relu(r - y_hat).mean() / nu
+
+
+def ocnn_loss(w, V, X, r, nu, activation: str = "linear"):
+    """Eq. (3), the full OC-NN objective: Eq. (4) minus r (differentiable in w, V and r)."""
+    return ocnn_wv_loss(w, V, X, r, nu, activation) - r
+
+
+def ocnn_head_loss(y_hat, r, nu, reg):
+    """Eq. (4) from precomputed scores and the regulariser 1/2||w||^2 + 1/2||V||_F^2 (used in training)."""
+    return reg + torch.relu(r - y_hat).mean() / nu
+
+
+def ocnn_r_objective(r, scores, nu):
+    """Value of Eq. (5), f(r) = (1/nu)(1/N) sum_n max(0, r - y_n) - r.
+
+    Parameters
+    ----------
+    r : float or array_like
+        One or many candidate thresholds.
+    scores : array_like of shape (N,)
+        The scores y_n = <w, g(V x_n)>.
+    nu : float in (0, 1]
+
+    Returns
+    -------
+    float or numpy.ndarray
+        f(r), with the shape of ``r`` (a float for a scalar ``r``).
+    """
+    nu = check_nu(nu)
+    y = np.asarray(scores, dtype=float).ravel()
+    r_arr = np.asarray(r, dtype=float)
+    hinge = np.maximum(0.0, r_arr[..., None] - y).mean(axis=-1)
+    value = hinge / nu - r_arr
+    return float(value) if value.ndim == 0 else value
+
+
+def _kth_smallest(values, k: int):
+    """The k-th smallest element (1-based) of a 1-D numpy array or tensor."""
+    if isinstance(values, torch.Tensor):
+        return torch.kthvalue(values.reshape(-1), k).values
+    return np.partition(np.asarray(values).ravel(), k - 1)[k - 1]
+
+
+def ocnn_quantile_r(scores, nu):
+    """The minimiser of Eq. (5) (Theorem 3.1): the nu-quantile of the scores.
+
+    Returns the k-th smallest score with k = ceil(N nu).  When N nu is an integer the minimisers
+    form the flat interval [y_(N nu), y_(N nu + 1)]; the left end y_(N nu) is returned.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray or torch.Tensor of shape (N,)
+    nu : float in (0, 1]
+
+    Returns
+    -------
+    float (NumPy input) or 0-d tensor (torch input)
+    """
+    nu = check_nu(nu)
+    n = int(scores.numel() if isinstance(scores, torch.Tensor) else np.size(scores))
+    if n == 0:
+        raise ValueError("ocnn_quantile_r needs at least one score.")
+    k = min(n, max(1, math.ceil(n * nu - _SLACK)))
+    out = _kth_smallest(scores, k)
+    return out if isinstance(out, torch.Tensor) else float(out)
+
+
+def svdd_distances(Z, c):
+    """Squared distances ||phi(x_i) - c||^2 of representations ``Z`` (N, k) to the centre ``c`` (k,)."""
+    return ((Z - c) ** 2).sum(dim=1)
+
+
+def svdd_one_class_loss(dist):
+    """Eq. (4) without the weight decay term: the mean squared distance to c (weight decay lives in the optimiser)."""
+    return dist.mean()
+
+
+def svdd_soft_boundary_loss(dist, R, nu):
+    """Eq. (3) without weight decay: R^2 + (1/(nu n)) sum_i max(0, ||phi(x_i) - c||^2 - R^2)."""
+    return R**2 + torch.relu(dist - R**2).mean() / nu
+
+
+def soft_boundary_radius(dist, nu):
+    """Radius R of the soft-boundary Deep SVDD sphere for fixed network weights (Prop. 4).
+
+    Parameters
+    ----------
+    dist : numpy.ndarray or torch.Tensor of shape (N,)
+        SQUARED distances ||phi(x_i) - c||^2 (the anomaly scores).
+    nu : float in (0, 1]
+
+    Returns
+    -------
+    float (NumPy input) or 0-d tensor (torch input)
+        R (not squared) with R^2 = the (floor(nu N) + 1)-th largest distance, i.e. the exact
+        (1 - nu)-quantile; R = 0 when nu N >= N (nu = 1 puts every point on or outside).
+    """
+    nu = check_nu(nu)
+    n = int(dist.numel() if isinstance(dist, torch.Tensor) else np.size(dist))
+    if n == 0:
+        raise ValueError("soft_boundary_radius needs at least one distance.")
+    n_out = math.floor(n * nu + _SLACK)
+    if n_out >= n:
+        return torch.zeros((), dtype=dist.dtype, device=dist.device) if isinstance(dist, torch.Tensor) else 0.0
+    r2 = _kth_smallest(dist, n - n_out)
+    if isinstance(r2, torch.Tensor):
+        return torch.sqrt(torch.clamp(r2, min=0))
+    return float(np.sqrt(max(float(r2), 0.0)))
