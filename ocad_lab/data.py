@@ -434,12 +434,6 @@ def _locate(name, root=None):
     return None
 
 
-def _remote_urls(name):
-    """Return the download URLs of ``name``."""
-    spec = _REMOTE[name]
-    return [spec["base_url"] + fname for fname in spec["files"]]
-
-
 def _what_to_do(name):
     """The standard advice for a data set that cannot be had."""
     var = _ENV_VARS[name]
@@ -772,7 +766,7 @@ def _draw_anomalies(labels, anomaly_classes, n_anom, seed):
     return _subsample(pool, labels[pool], n_anom, seed)
 
 
-def _inductive(X_tr, c_tr, X_te, c_te, normal, anomalies, fraction, n_train, n_test, seed):
+def _inductive(c_tr, c_te, normal, anomalies, fraction, n_train, n_test, seed):
     """Index the inductive protocol: normals of the train split vs the test split (optionally thinned)."""
     idx_train = _subsample(np.flatnonzero(c_tr == normal), None, n_train, seed)
     idx_norm = np.flatnonzero(c_te == normal)
@@ -861,7 +855,7 @@ def one_class_split(
     X_tr, c_tr = load_dataset(name, "train", root=root)
     if protocol == "inductive":
         X_te, c_te = load_dataset(name, "test", root=root)
-        i_tr, i_te = _inductive(X_tr, c_tr, X_te, c_te, normal, anomalies, fraction, n_train, n_test, seed)
+        i_tr, i_te = _inductive(c_tr, c_te, normal, anomalies, fraction, n_train, n_test, seed)
         X_train, classes_train = X_tr[i_tr], c_tr[i_tr]
         X_test, classes_test = X_te[i_te], c_te[i_te]
     else:

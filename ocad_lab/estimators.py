@@ -509,7 +509,9 @@ class DeepSVDD(_NeuralDetector):
         if self.center is not None:
             c = torch.as_tensor(np.asarray(self.center, dtype=np.float32)).to(self.device_).reshape(-1)
             return c
-        phi.train()  # same BatchNorm mode as the training passes the centre is compared with
+        # Train mode (batch statistics), as in the training passes c is compared with; on a copy so the
+        # BatchNorm running statistics of phi (e.g. the pretrained ones) are left untouched.
+        phi = copy.deepcopy(phi).train()
         total, count = None, 0
         for i in range(0, len(Xt), self.batch_size):
             xb = Xt[i : i + self.batch_size]

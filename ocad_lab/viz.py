@@ -242,7 +242,9 @@ def plot_decision_boundary(ax, model, X, y=None, grid_size=200, pad=0.25, title=
     grid_size, pad : resolution and margin of the background grid
     title : str, optional
     show_support : bool, default True; circle the support vectors when the model has ``support_``
-    legend : bool, default True
+    legend : bool or "figure", default True
+        True: a legend inside ``ax``; "figure": one legend below the figure (for a row of panels drawn with
+        ``layout="constrained"``; pass it for one panel only).
 
     Returns
     -------
@@ -270,7 +272,9 @@ def plot_decision_boundary(ax, model, X, y=None, grid_size=200, pad=0.25, title=
     if show_support and support is not None and len(support):
         handles.append(ax.scatter(*X[support].T, s=60, facecolors="none", edgecolors="#ff7f0e", linewidths=1.2,
                                   label="support vector"))
-    if legend:
+    if legend == "figure":  # one legend under the whole figure (for rows of panels; needs layout="constrained")
+        ax.figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small")
+    elif legend:
         ax.legend(handles=handles, loc="best", fontsize="x-small", framealpha=0.9)
     ax.set_xlim(xx.min(), xx.max())
     ax.set_ylim(yy.min(), yy.max())
@@ -293,7 +297,7 @@ def draw_ocsvm_boundary(ax, X, nu=0.1, gamma="scale", kernel="rbf", y=None, titl
     kernel : str, default "rbf"
     y : optional labels (1 = anomaly), only for colouring
     title : str, optional (default: the parameters and both fractions)
-    legend : bool
+    legend : bool or "figure" (see :func:`plot_decision_boundary`)
 
     Returns
     -------
@@ -335,4 +339,235 @@ def plot_nu_property(ax, nus, outliers, support_vectors, title=None):
     ax.set_ylabel("fraction of training points")
     ax.set_title(title if title is not None else "the ν-property: outliers ≤ ν ≤ support vectors")
     ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebooks 03 and 05 (Deep SVDD): training curves, image grids, 2-D embeddings
+# ---------------------------------------------------------------------------------------------
+def history_column(history, key):
+    """One column of a per-epoch ``history_`` (list of dicts or DataFrame) as a float array (None -> NaN)."""
+    rows = history.to_dict("records") if hasattr(history, "to_dict") else list(history)
+    if rows and key not in rows[0]:
+        raise ValueError(f"history has no column {key!r}; it has {sorted(rows[0])}.")
+    return _np.array([_np.nan if r[key] is None else float(r[key]) for r in rows], dtype=float)
+
+
+def plot_history(ax, histories, key="mean_score", logy=True, ylabel=None, title=None, styles=None):
+    """Plot one per-epoch quantity (e.g. mean distance or output spread) for several fitted models.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    histories : dict of {name: history}
+        ``history`` is an estimator's ``history_`` (list of dicts with keys ``epoch`` and ``key``) or a
+        DataFrame of it.  Each becomes one line labelled ``name`` (and with gid ``name``).
+    key : str, default "mean_score"
+        The column to draw (``mean_score`` is the mean squared distance for Deep SVDD; ``spread`` the std of
+        the outputs across samples; ``loss``; ``r``).
+    logy : bool, default True
+        Logarithmic y axis (collapse shows as a straight fall over orders of magnitude).
+    ylabel, title : str, optional
+    styles : dict of {name: dict}, optional
+        Extra keyword arguments for ``ax.plot`` per line (e.g. ``{"proper": {"lw": 3, "color": "k"}}``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if not histories:
+        raise ValueError("histories is empty: pass a dict {name: estimator.history_}.")
+    styles = styles or {}
+    for name, hist in histories.items():
+        epochs = history_column(hist, "epoch")
+        values = history_column(hist, key)
+        ax.plot(epochs, values, label=str(name), gid=str(name), **styles.get(name, {}))
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel if ylabel is not None else key)
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def image_mosaic(images, ncols=10, pad=1, normalize=True):
+    """Tile images (N, H, W) or (N, C, H, W) into one 2-D (grey) or 3-D (RGB) array separated by ``pad`` pixels.
+
+    With ``normalize`` each image is min-max scaled to [0, 1] on its own, so preprocessed (GCN) images with any
+    value range display alike.  Empty cells and the padding are left at NaN (drawn as background).
+    """
+    imgs = _np.asarray(images, dtype=float)
+    if imgs.ndim == 4:
+        imgs = imgs[:, 0] if imgs.shape[1] == 1 else _np.moveaxis(imgs, 1, -1)
+    if imgs.ndim not in (3, 4) or len(imgs) == 0:
+        raise ValueError(f"images must be a non-empty batch (N, H, W) or (N, C, H, W); got shape {_np.shape(images)}.")
+    if normalize:
+        flat = imgs.reshape(len(imgs), -1)
+        lo, hi = flat.min(axis=1), flat.max(axis=1)
+        scale = _np.where(hi > lo, hi - lo, 1.0)
+        imgs = (imgs - lo.reshape((-1,) + (1,) * (imgs.ndim - 1))) / scale.reshape((-1,) + (1,) * (imgs.ndim - 1))
+    n, h, w = imgs.shape[:3]
+    ncols = max(1, min(int(ncols), n))
+    nrows = -(-n // ncols)
+    shape = (nrows * (h + pad) - pad, ncols * (w + pad) - pad) + imgs.shape[3:]
+    mosaic = _np.full(shape, _np.nan)
+    for i, img in enumerate(imgs):
+        r, c = divmod(i, ncols)
+        mosaic[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = img
+    return mosaic
+
+
+def plot_image_grid(ax, images, ncols=10, title=None, cmap="gray", normalize=True, captions=None):
+    """Show a batch of images as one grid on ``ax`` (e.g. the most normal / most anomalous test images).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    images : array of shape (N, H, W) or (N, C, H, W)
+    ncols : int, default 10
+    title : str, optional
+    cmap : str, default "gray" (ignored for RGB images)
+    normalize : bool, default True
+        Min-max scale each image on its own (see :func:`image_mosaic`).
+    captions : sequence of str, optional
+        One short text per image (e.g. its score), written under the image.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    imgs = _np.asarray(images)
+    mosaic = image_mosaic(imgs, ncols=ncols, normalize=normalize)
+    ax.imshow(_np.ma.masked_invalid(mosaic), cmap=cmap, vmin=0 if normalize else None,
+              vmax=1 if normalize else None, interpolation="nearest", gid="image_grid")
+    ax.set_facecolor("white")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if captions is not None:
+        h, w = imgs.shape[-2:]
+        ncols = max(1, min(int(ncols), len(imgs)))
+        for i, text in enumerate(captions):
+            r, c = divmod(i, ncols)
+            ax.text(c * (w + 1) + w / 2, r * (h + 1) + h - 0.5, str(text), ha="center", va="bottom",
+                    fontsize="x-small", color="yellow")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def embed_2d(Z, method="umap", random_state=0):
+    """Reduce representations ``Z`` (N, k) to 2-D for plotting: UMAP (umap-learn) or t-SNE (scikit-learn).
+
+    Parameters
+    ----------
+    Z : array of shape (N, k)
+    method : {"umap", "tsne", "pca"}, default "umap"
+        "umap" falls back to t-SNE (with a printed note) when umap-learn is not installed.
+    random_state : int, default 0
+
+    Returns
+    -------
+    numpy.ndarray of shape (N, 2)
+    """
+    Z = _np.asarray(Z, dtype=float).reshape(len(Z), -1)
+    if not _np.all(_np.isfinite(Z)):
+        raise ValueError("Z contains NaN or infinite values.")
+    if method not in ("umap", "tsne", "pca"):
+        raise ValueError(f"method must be 'umap', 'tsne' or 'pca', got {method!r}.")
+    if Z.shape[1] <= 2:
+        return _np.pad(Z, ((0, 0), (0, 2 - Z.shape[1])))
+    if method == "umap":
+        try:
+            import umap
+        except ImportError:
+            print("umap-learn is not installed; using t-SNE instead (pip install umap-learn).")
+            method = "tsne"
+        else:
+            return umap.UMAP(n_components=2, random_state=random_state, n_jobs=1).fit_transform(Z)
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        return TSNE(n_components=2, init="pca", perplexity=min(30.0, (len(Z) - 1) / 3),
+                    random_state=random_state).fit_transform(Z)
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2, random_state=random_state).fit_transform(Z)
+
+
+def plot_embedding(ax, Z2, y, title=None, names=("normal", "anomaly"), s=8):
+    """Scatter a 2-D embedding coloured by label (0 = normal in blue, 1 = anomaly in red, drawn on top).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    Z2 = _np.asarray(Z2, dtype=float)
+    y = _np.asarray(y).ravel()
+    if Z2.ndim != 2 or Z2.shape[1] != 2 or len(Z2) != len(y):
+        raise ValueError(f"Z2 must have shape (N, 2) matching y (N={len(y)}); got {Z2.shape}.")
+    ax.scatter(*Z2[y == 0].T, s=s, c="C0", alpha=0.6, label=f"{names[0]} ({int((y == 0).sum())})", gid="normal")
+    ax.scatter(*Z2[y != 0].T, s=s, c="C3", alpha=0.6, marker="x", label=f"{names[1]} ({int((y != 0).sum())})",
+               gid="anomaly")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize="small", markerscale=2)
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 04 (OC-NN): scores against a covariate (e.g. the norm ||x||) with the threshold
+# ---------------------------------------------------------------------------------------------
+def plot_score_scatter(ax, x, scores, groups, threshold=None, xlabel="‖x‖", ylabel="score ŷ",
+                       threshold_label="r", title=None, s=14):
+    """Scatter scores against one covariate per group (e.g. OC-NN's ŷ against ‖x‖), with a threshold line.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x : array_like of shape (N,)
+        The covariate on the horizontal axis (e.g. the Euclidean norm of each point).
+    scores : array_like of shape (N,)
+        The score on the vertical axis (e.g. ``score_samples``: higher = more normal).
+    groups : array_like of shape (N,)
+        A group name per point (e.g. "training normal", "fresh normal", "anomaly"); one colour and one
+        legend entry per group, in order of first appearance.  A group whose name contains "anomal" is
+        drawn with red crosses.
+    threshold : float, optional
+        Horizontal line (gid ``"threshold"``) at this score, e.g. r: points below it are flagged.
+    xlabel, ylabel, threshold_label, title : str
+    s : float, default 14
+        Marker size.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    x = _np.asarray(x, dtype=float).ravel()
+    sc = _np.asarray(scores, dtype=float).ravel()
+    g = _np.asarray(groups).ravel()
+    if not (x.shape == sc.shape == g.shape):
+        raise ValueError(f"x, scores and groups must have the same length; got {x.size}, {sc.size}, {g.size}.")
+    if x.size == 0 or not (_np.all(_np.isfinite(x)) and _np.all(_np.isfinite(sc))):
+        raise ValueError("x and scores must be non-empty arrays of finite numbers (no NaN or inf).")
+    names = list(dict.fromkeys(g.tolist()))
+    colours = iter(["C0", "C2", "C1", "C4", "C5", "C6"] * 4)
+    for name in names:
+        m = g == name
+        if "anomal" in str(name):
+            ax.scatter(x[m], sc[m], s=2.5 * s, c="C3", marker="x", label=f"{name} ({int(m.sum())})", gid=str(name))
+        else:
+            ax.scatter(x[m], sc[m], s=s, color=next(colours), alpha=0.6, label=f"{name} ({int(m.sum())})",
+                       gid=str(name))
+    if threshold is not None:
+        ax.axhline(float(threshold), color="k", ls="--", lw=1.2, gid="threshold",
+                   label=f"{threshold_label} = {float(threshold):.3g} (below: flagged)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
     return ax

@@ -222,3 +222,574 @@ def ocsvm_explorer(X, nu=0.1, gamma="scale", y=None, kernel="rbf"):
         An ipywidgets VBox; display it as the last line of a cell. ``explorer.update(nu, gamma)`` redraws.
     """
     return OCSVMExplorer(X, nu=nu, gamma=gamma, y=y, kernel=kernel)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 04 (OC-NN): the nu-threshold explorer and the hidden-layer embedding explorer
+# ---------------------------------------------------------------------------------------------
+def nu_threshold_summary(train_scores, nu, eval_scores=None, y=None):
+    """Threshold r at the nu-quantile of the training scores, and what it flags among the evaluation scores.
+
+    With the weights (w, V) held fixed, refitting r for a new nu minimises Eq. (5) again, and by Theorem 3.1
+    that minimiser is the nu-quantile of the training scores: moving the threshold IS refitting r.
+
+    Parameters
+    ----------
+    train_scores : array_like of shape (N,)
+        ``score_samples`` on the data the model was fitted on (higher = more normal).
+    nu : float in (0, 1]
+    eval_scores : array_like of shape (M,), optional
+        Scores of the points to flag (default: ``train_scores``, the transductive case).
+    y : array_like of shape (M,), optional
+        Labels of the evaluation points (1 = anomaly) for precision and recall.
+
+    Returns
+    -------
+    dict
+        ``nu``, ``r``, ``n_flagged``, ``fraction_flagged`` (share of evaluation scores strictly below r, i.e.
+        ``decision_function < 0``), ``precision`` and ``recall`` of the flagged set (NaN without ``y``;
+        precision NaN when nothing is flagged).
+    """
+    from ocad_lab.objectives import check_nu, ocnn_quantile_r
+
+    nu = check_nu(nu)
+    s_train = _np.asarray(train_scores, dtype=float).ravel()
+    s_eval = s_train if eval_scores is None else _np.asarray(eval_scores, dtype=float).ravel()
+    if s_train.size == 0 or s_eval.size == 0 or not (_np.all(_np.isfinite(s_train)) and _np.all(_np.isfinite(s_eval))):
+        raise ValueError("scores must be non-empty arrays of finite numbers (no NaN or inf).")
+    r = float(ocnn_quantile_r(s_train, nu))  # Theorem 3.1: the minimiser of Eq. (5) for fixed w, V
+    flagged = s_eval < r  # S = y_hat - r < 0: anomalous (Algorithm 1)
+    out = {"nu": nu, "r": r, "n_flagged": int(flagged.sum()), "fraction_flagged": float(flagged.mean()),
+           "precision": float("nan"), "recall": float("nan")}
+    if y is not None:
+        lab = _np.asarray(y).ravel()
+        if lab.shape != s_eval.shape:
+            raise ValueError(f"y must have one label per evaluation score ({s_eval.size}), got {lab.size}.")
+        tp = int(_np.sum(flagged & (lab == 1)))
+        if flagged.any():
+            out["precision"] = tp / int(flagged.sum())
+        if (lab == 1).any():
+            out["recall"] = tp / int(_np.sum(lab == 1))
+    return out
+
+
+def nu_threshold_text(summary):
+    """The explorer's read-out, e.g. 'nu = 0.10: precision 0.83, recall 0.91, fraction flagged 0.10'."""
+
+    def fmt(v):
+        return "n/a" if v != v else f"{v:.2f}"  # NaN != NaN
+
+    return (f"nu = {summary['nu']:.2f}: precision {fmt(summary['precision'])}, recall {fmt(summary['recall'])}, "
+            f"fraction flagged {summary['fraction_flagged']:.2f}")
+
+
+class NuThresholdExplorer(_widgets.VBox):
+    """A ν slider moving OC-NN's threshold r over the histogram of fitted scores (no refitting).
+
+    Attributes
+    ----------
+    nu_slider : ipywidgets.FloatSlider
+    text_label : ipywidgets.Label
+        Reads "nu = 0.10: precision 0.83, recall 0.91, fraction flagged 0.10".
+    output : ipywidgets.Output
+        Holds the rendered figure as a PNG (replaced on every move of the slider).
+    fig : matplotlib.figure.Figure
+    ax : matplotlib.axes.Axes
+    summary : dict
+        The last result of :func:`nu_threshold_summary`.
+    """
+
+    def __init__(self, train_scores, y=None, eval_scores=None, nu=0.05, nu_min=0.01, nu_max=0.5, step=0.01,
+                 title=None):
+        from matplotlib.figure import Figure
+
+        from ocad_lab.objectives import check_nu
+
+        nu = check_nu(nu)
+        self.train_scores = _np.asarray(train_scores, dtype=float).ravel()
+        self.eval_scores = self.train_scores if eval_scores is None else _np.asarray(eval_scores, float).ravel()
+        self.y = None if y is None else _np.asarray(y).ravel()
+        self.title = title
+        nu_summary = nu_threshold_summary(self.train_scores, nu, self.eval_scores, self.y)  # validates inputs
+        self.nu_slider = _widgets.FloatSlider(value=nu, min=nu_min, max=nu_max, step=step, description="ν",
+                                              readout_format=".2f", continuous_update=False)
+        self.text_label = _widgets.Label()
+        self.output = _widgets.Output()
+        self.fig = Figure(figsize=(8, 3.6), layout="constrained")
+        self.ax = self.fig.subplots()
+        self.summary = nu_summary
+        super().__init__([self.nu_slider, self.text_label, self.output])
+        self.nu_slider.observe(self._on_nu, names="value")
+        self.update(nu)
+
+    def update(self, nu):
+        """Move r to the ν-quantile of the training scores, redraw the histogram and refresh the read-out."""
+        from ocad_lab.viz import plot_score_histogram
+
+        self.summary = nu_threshold_summary(self.train_scores, nu, self.eval_scores, self.y)
+        self.ax.clear()
+        title = self.title or "OC-NN scores ŷ; threshold r = ν-quantile of the training scores"
+        plot_score_histogram(self.ax, self.eval_scores, threshold=self.summary["r"], labels=self.y, bins=40,
+                             side="below", score_label="score ŷ = ⟨w, g(Vx)⟩ (higher = more normal)",
+                             threshold_label="r", title=f"{title} (ν = {self.summary['nu']:.2f})")
+        self.text_label.value = nu_threshold_text(self.summary)
+        _show_png_in(self.output, _figure_png(self.fig))
+        return self.summary
+
+    def _on_nu(self, change):
+        """Slider callback."""
+        self.update(change["new"])
+
+
+def nu_threshold_explorer(train_scores, y=None, eval_scores=None, nu=0.05, nu_min=0.01, nu_max=0.5, step=0.01,
+                          title=None):
+    """Build the ν-threshold explorer: move ν, watch r, precision, recall and the fraction flagged.
+
+    Parameters
+    ----------
+    train_scores : array_like of shape (N,)
+        A fitted OC-NN's ``score_samples`` on its training data.
+    y : array_like, optional
+        Labels (1 = anomaly) of the evaluation points.
+    eval_scores : array_like, optional
+        Scores of the points to flag (default: the training scores, the transductive protocol).
+    nu : float in (0, 1], default 0.05
+    nu_min, nu_max, step : float
+        Slider range.
+    title : str, optional
+
+    Returns
+    -------
+    NuThresholdExplorer
+        An ipywidgets VBox; display it as the last line of a cell. ``explorer.update(nu)`` redraws.
+    """
+    return NuThresholdExplorer(train_scores, y=y, eval_scores=eval_scores, nu=nu, nu_min=nu_min, nu_max=nu_max,
+                               step=step, title=title)
+
+
+class HiddenEmbeddingExplorer(_widgets.VBox):
+    """A dropdown switching between 2-D embeddings (t-SNE, UMAP) of hidden representations, coloured by label.
+
+    Each embedding is computed on first use and cached in ``embeddings``; switching back never recomputes.
+
+    Attributes
+    ----------
+    method_dropdown : ipywidgets.Dropdown
+    status_label : ipywidgets.Label
+    output : ipywidgets.Output (the figure as a PNG)
+    fig : matplotlib.figure.Figure
+    ax : matplotlib.axes.Axes
+    embeddings : dict {method: (N, 2) array}
+    n_computed : int
+        How many embeddings have been computed so far (for the cache test).
+    """
+
+    METHODS = (("t-SNE", "tsne"), ("UMAP", "umap"))
+
+    def __init__(self, Z, y, method="tsne", names=("normal", "anomaly"), random_state=0, embeddings=None,
+                 title=None):
+        from matplotlib.figure import Figure
+
+        Z = _np.asarray(Z, dtype=float)
+        Z = Z.reshape(len(Z), -1)
+        y = _np.asarray(y).ravel()
+        if len(Z) != len(y):
+            raise ValueError(f"Z and y must have the same length; got {len(Z)} and {len(y)}.")
+        if not _np.all(_np.isfinite(Z)):
+            raise ValueError("Z contains NaN or infinite values.")
+        keys = [k for _, k in self.METHODS]
+        if method not in keys:
+            raise ValueError(f"method must be one of {keys}, got {method!r}.")
+        self.Z, self.y, self.names, self.random_state = Z, y, tuple(names), random_state
+        self.title = title
+        self.embeddings = dict(embeddings or {})
+        self.n_computed = 0
+        self.method_dropdown = _widgets.Dropdown(options=list(self.METHODS), value=method, description="method")
+        self.status_label = _widgets.Label()
+        self.output = _widgets.Output()
+        self.fig = Figure(figsize=(6, 4.6), layout="constrained")
+        self.ax = self.fig.subplots()
+        super().__init__([self.method_dropdown, self.status_label, self.output])
+        self.method_dropdown.observe(self._on_method, names="value")
+        self.update(method)
+
+    def embedding(self, method):
+        """The cached 2-D embedding for ``method``, computed (once) with :func:`ocad_lab.viz.embed_2d`."""
+        from ocad_lab.viz import embed_2d
+
+        if method not in self.embeddings:
+            self.embeddings[method] = embed_2d(self.Z, method=method, random_state=self.random_state)
+            self.n_computed += 1
+        return self.embeddings[method]
+
+    def update(self, method):
+        """Show the embedding for ``method`` (computing it on first use)."""
+        from ocad_lab.viz import plot_embedding
+
+        label = dict((k, n) for n, k in self.METHODS)[method]
+        fresh = method not in self.embeddings
+        E = self.embedding(method)
+        self.ax.clear()
+        head = self.title or "hidden layer g(Vx)"
+        plot_embedding(self.ax, E, self.y, names=self.names,
+                       title=f"{label} of {head} ({self.Z.shape[1]}-d, {len(self.Z)} points)")
+        self.status_label.value = f"{label}: {'computed now and cached' if fresh else 'from the cache'}"
+        _show_png_in(self.output, _figure_png(self.fig))
+        return E
+
+    def _on_method(self, change):
+        """Dropdown callback."""
+        self.update(change["new"])
+
+
+def hidden_embedding_explorer(Z, y, method="tsne", names=("normal", "anomaly"), random_state=0, embeddings=None,
+                              title=None):
+    """Build the hidden-layer embedding explorer (the OC-NN paper's Fig. 1): t-SNE / UMAP of ``Z`` by label.
+
+    Parameters
+    ----------
+    Z : array of shape (N, k)
+        Hidden representations, e.g. ``OCNN.transform(X)`` = g(Vx).
+    y : array of shape (N,)
+        1 = anomaly, 0 = normal.
+    method : {"tsne", "umap"}, default "tsne"
+        Shown first; the other one is computed when first selected (UMAP's first call compiles code: slow once).
+    names : pair of str
+        Legend names of the two labels.
+    random_state : int
+    embeddings : dict, optional
+        Precomputed {method: (N, 2) array} to seed the cache.
+    title : str, optional
+
+    Returns
+    -------
+    HiddenEmbeddingExplorer
+    """
+    return HiddenEmbeddingExplorer(Z, y, method=method, names=names, random_state=random_state,
+                                   embeddings=embeddings, title=title)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 03 (hypersphere collapse): retrain a small Deep SVDD with broken switches, redraw the curves
+# ---------------------------------------------------------------------------------------------
+COLLAPSE_CENTERS = ("mean", "zero-weights", "trainable")
+
+
+def collapse_label(bias=False, activation="leaky_relu", center="mean"):
+    """A short name for one collapse-demo setting, e.g. 'bias on · sigmoid · c = mean of initial outputs'."""
+    centre = {"mean": "c = mean of initial outputs", "zero-weights": "c = c₀ (all-zero-weights output)",
+              "trainable": "c trainable"}[center]
+    return f"bias {'on' if bias else 'off'} · {activation} · {centre}"
+
+
+def fit_collapse_variant(X_train, X_test=None, y_test=None, bias=False, activation="leaky_relu", center="mean",
+                         num_epochs=40, lr=1e-2, batch_size=32, random_state=0, **kwargs):
+    """Fit one Deep SVDD variant of the collapse demo and summarise it.
+
+    Parameters
+    ----------
+    X_train : array
+        Training normals.
+    X_test, y_test : array, optional
+        Test data and labels (1 = anomaly) for the test AUROC.
+    bias : bool
+        Bias terms in every layer (Prop. 2).
+    activation : str
+        "leaky_relu" (proper) or a bounded one such as "sigmoid" (Prop. 3).
+    center : {"mean", "zero-weights", "trainable"}
+        c fixed at the mean of the initial outputs (proper), fixed at the all-zero-weights output c₀ (Prop. 1),
+        or optimised together with the weights (Prop. 1).
+    num_epochs, lr, batch_size, random_state, **kwargs
+        Passed to :class:`ocad_lab.estimators.DeepSVDD` (``lr_milestones`` defaults to none here).
+
+    Returns
+    -------
+    dict
+        ``label``, ``model``, ``history`` (the model's ``history_``), ``auroc`` (None without test data),
+        ``seconds`` (wall time of the fit), ``spread_ratio`` (final / first-epoch output spread),
+        ``collapse_warning`` (True when the kit warned about a collapse), ``test_score_std``.
+    """
+    import time
+    import warnings
+
+    from ocad_lab.estimators import DeepSVDD
+    from ocad_lab.metrics import auroc
+
+    if center not in COLLAPSE_CENTERS:
+        raise ValueError(f"center must be one of {COLLAPSE_CENTERS}, got {center!r}.")
+    kwargs.setdefault("lr_milestones", ())
+    kwargs.setdefault("verbose", 0)
+    model = DeepSVDD(num_epochs=num_epochs, lr=lr, batch_size=batch_size, random_state=random_state, bias=bias,
+                     activation=activation, center="zero-weights" if center == "zero-weights" else None,
+                     center_trainable=center == "trainable", **kwargs)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        model.fit(X_train)
+    seconds = time.perf_counter() - t0
+    hist = model.history_
+    result = {"label": collapse_label(bias, activation, center), "model": model, "history": hist,
+              "auroc": None, "test_score_std": None, "seconds": seconds,
+              "spread_ratio": hist[-1]["spread"] / hist[0]["spread"] if hist and hist[0]["spread"] else None,
+              "collapse_warning": any("collapsed" in str(w.message) for w in caught)}
+    if X_test is not None and y_test is not None:
+        scores = -model.decision_function(X_test)
+        result["auroc"] = auroc(y_test, scores)
+        result["test_score_std"] = float(_np.std(scores))
+    return result
+
+
+def collapse_summary_text(result):
+    """The explorer's read-out: fit time, test AUROC and how far the output spread fell."""
+    parts = [f"fit took {result['seconds']:.1f} s"]
+    if result["auroc"] is not None:
+        parts.append(f"test AUROC {result['auroc']:.3f}")
+    if result["spread_ratio"] is not None:
+        parts.append(f"output spread fell to {100 * result['spread_ratio']:.2g}% of epoch 1")
+    if result["collapse_warning"]:
+        parts.append("the kit warned: COLLAPSED")
+    return " · ".join(parts)
+
+
+def draw_collapse_curves(ax_dist, ax_spread, results, reference=None):
+    """Draw mean squared distance and output spread per epoch for several collapse-demo fits.
+
+    Parameters
+    ----------
+    ax_dist, ax_spread : matplotlib.axes.Axes
+        Cleared, then drawn on (log y axes).
+    results : dict of {name: result}
+        Results of :func:`fit_collapse_variant`.
+    reference : str, optional
+        Name in ``results`` drawn as a thick black line (the proper setup).
+
+    Returns
+    -------
+    tuple of Axes
+    """
+    from ocad_lab.viz import plot_history
+
+    hists = {name: r["history"] for name, r in results.items()}
+    styles = {reference: {"color": "k", "lw": 3, "alpha": 0.6}} if reference in results else {}
+    ax_dist.clear()
+    ax_spread.clear()
+    plot_history(ax_dist, hists, key="mean_score", ylabel="mean ‖φ(x) − c‖² (training)", styles=styles,
+                 title="mean squared distance to c")
+    plot_history(ax_spread, hists, key="spread", ylabel="output spread (std across samples)", styles=styles,
+                 title="spread of the outputs φ(x)")
+    return ax_dist, ax_spread
+
+
+class CollapseExplorer(_widgets.VBox):
+    """Toggles for bias, activation and centre; each change retrains a small Deep SVDD and redraws its curves.
+
+    The proper setting (bias off, leaky ReLU, c = mean of initial outputs) is fitted once and kept as a thick
+    black reference line.
+
+    Attributes
+    ----------
+    bias_toggle, activation_toggle, center_toggle : ipywidgets.ToggleButtons
+    status_label : ipywidgets.Label
+        Reads "fit took 1.2 s · test AUROC 0.954 · output spread fell to ...".
+    output : ipywidgets.Output (the figure as a PNG)
+    fig, ax_dist, ax_spread : the matplotlib Figure and its two Axes
+    result, reference : dicts from :func:`fit_collapse_variant` (current and proper setting)
+    """
+
+    def __init__(self, X_train, X_test=None, y_test=None, num_epochs=40, lr=1e-2, batch_size=32, random_state=0,
+                 **kwargs):
+        from matplotlib.figure import Figure
+
+        self._data = (X_train, X_test, y_test)
+        self._fit_kw = dict(num_epochs=num_epochs, lr=lr, batch_size=batch_size, random_state=random_state,
+                            **kwargs)
+        self.bias_toggle = _widgets.ToggleButtons(options=[("bias off", False), ("bias on", True)], value=False,
+                                                  description="bias")
+        self.activation_toggle = _widgets.ToggleButtons(options=["leaky_relu", "sigmoid"], value="leaky_relu",
+                                                        description="activation")
+        self.center_toggle = _widgets.ToggleButtons(options=list(COLLAPSE_CENTERS), value="mean",
+                                                    description="centre c")
+        self.status_label = _widgets.Label()
+        self.output = _widgets.Output()
+        self.fig = Figure(figsize=(11, 3.8), layout="constrained")
+        self.ax_dist, self.ax_spread = self.fig.subplots(1, 2)
+        self.reference = self.fit()
+        self.result = None
+        super().__init__([self.bias_toggle, self.activation_toggle, self.center_toggle, self.status_label,
+                          self.output])
+        for t in (self.bias_toggle, self.activation_toggle, self.center_toggle):
+            t.observe(self._on_change, names="value")
+        self.update()
+
+    def fit(self, bias=False, activation="leaky_relu", center="mean"):
+        """Fit one setting on the explorer's data."""
+        return fit_collapse_variant(*self._data, bias=bias, activation=activation, center=center, **self._fit_kw)
+
+    def update(self):
+        """Retrain for the toggles' current values (the proper setting is reused), redraw and refresh the text."""
+        setting = (self.bias_toggle.value, self.activation_toggle.value, self.center_toggle.value)
+        self.result = self.reference if setting == (False, "leaky_relu", "mean") else self.fit(*setting)
+        results = {"proper (reference)": self.reference}
+        if self.result is not self.reference:
+            results[self.result["label"]] = self.result
+        draw_collapse_curves(self.ax_dist, self.ax_spread, results, reference="proper (reference)")
+        self.status_label.value = f"{self.result['label']}: {collapse_summary_text(self.result)}"
+        _show_png_in(self.output, _figure_png(self.fig))
+        return self.result
+
+    def _on_change(self, change):
+        """Toggle callback."""
+        self.update()
+
+
+def collapse_explorer(X_train, X_test=None, y_test=None, num_epochs=40, lr=1e-2, batch_size=32, random_state=0,
+                      **kwargs):
+    """Build the hypersphere-collapse explorer (Deep SVDD Props. 1-3).
+
+    Parameters
+    ----------
+    X_train : array, training normals
+    X_test, y_test : array, optional, test data and labels (1 = anomaly) for the AUROC read-out
+    num_epochs, lr, batch_size, random_state, **kwargs : passed to :func:`fit_collapse_variant`
+
+    Returns
+    -------
+    CollapseExplorer
+        An ipywidgets VBox; display it as the last line of a cell.
+    """
+    return CollapseExplorer(X_train, X_test, y_test, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
+                            random_state=random_state, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 05 (Deep SVDD): soft-boundary radius for a given nu (Prop. 4) on training and test distances
+# ---------------------------------------------------------------------------------------------
+def soft_boundary_stats(dist_train, nu, dist_test=None, y_test=None):
+    """R² for ``nu`` (the (1 − nu)-quantile of the training distances) and the fractions Prop. 4 talks about.
+
+    Parameters
+    ----------
+    dist_train : array of shape (N,)
+        Squared training distances ‖φ(x) − c‖² of a fitted network.
+    nu : float in (0, 1]
+    dist_test, y_test : arrays, optional
+        Test distances and labels (1 = anomaly): adds the fraction of test anomalies and of test normals outside.
+
+    Returns
+    -------
+    dict
+        ``nu``, ``R2``, ``outside`` (fraction of training points with d > R²), ``on_or_outside`` (d ≥ R²) and,
+        with test data, ``anomalies_outside`` and ``normals_outside``.
+    """
+    from ocad_lab.objectives import check_nu, soft_boundary_radius
+
+    nu = check_nu(nu)
+    d = _np.asarray(dist_train, dtype=float).ravel()
+    if d.size == 0 or not _np.all(_np.isfinite(d)):
+        raise ValueError("dist_train must be a non-empty array of finite squared distances.")
+    r2 = soft_boundary_radius(d, nu) ** 2
+    out = {"nu": nu, "R2": r2, "outside": float(_np.mean(d > r2)), "on_or_outside": float(_np.mean(d >= r2))}
+    if dist_test is not None and y_test is not None:
+        dt, yt = _np.asarray(dist_test, dtype=float).ravel(), _np.asarray(y_test).ravel()
+        out["anomalies_outside"] = float(_np.mean(dt[yt == 1] > r2)) if (yt == 1).any() else float("nan")
+        out["normals_outside"] = float(_np.mean(dt[yt == 0] > r2)) if (yt == 0).any() else float("nan")
+    return out
+
+
+def soft_boundary_text(stats):
+    """Read-out such as 'ν = 0.10 · R² = 0.012 · training: outside 0.098 ≤ ν ≤ on/outside 0.100 · test: ...'."""
+    text = (f"ν = {stats['nu']:.2f} · R² = {stats['R2']:.4g} · training: outside {stats['outside']:.3f} ≤ ν ≤ "
+            f"on or outside {stats['on_or_outside']:.3f}")
+    if "anomalies_outside" in stats:
+        text += (f" · test: anomalies outside {stats['anomalies_outside']:.3f}, "
+                 f"normals outside {stats['normals_outside']:.3f}")
+    return text
+
+
+def draw_soft_boundary_panels(ax_train, ax_test, dist_train, nu, dist_test=None, y_test=None):
+    """Histogram of training distances and (optionally) test distances by label, both with the line R²(ν).
+
+    Returns
+    -------
+    dict
+        :func:`soft_boundary_stats` for ``nu``.
+    """
+    from ocad_lab.viz import plot_score_histogram
+
+    stats = soft_boundary_stats(dist_train, nu, dist_test, y_test)
+    ax_train.clear()
+    plot_score_histogram(ax_train, dist_train, threshold=stats["R2"], side="above", bins=40,
+                         score_label="‖φ(x) − c‖² (training normals)", threshold_label="R²",
+                         title=f"training: the (1 − ν)-quantile, ν = {stats['nu']:.2f}")
+    if ax_test is not None and dist_test is not None:
+        ax_test.clear()
+        plot_score_histogram(ax_test, dist_test, threshold=stats["R2"], labels=y_test, side="above", bins=40,
+                             score_label="‖φ(x) − c‖² (test)", threshold_label="R²",
+                             title="test: the same R² as a detector")
+    return stats
+
+
+class SoftBoundaryExplorer(_widgets.VBox):
+    """A ν slider moving R² = the (1 − ν)-quantile of a trained network's training distances (Prop. 4).
+
+    The network is fixed: the slider re-solves Eq. (3) in R only (the block-coordinate step of §3.2), it does
+    not retrain.
+
+    Attributes
+    ----------
+    nu_slider : ipywidgets.FloatSlider
+    fraction_label : ipywidgets.Label
+    output : ipywidgets.Output (the figure as a PNG)
+    fig, ax_train, ax_test : Figure and Axes (``ax_test`` is None without test data)
+    stats : dict, the last :func:`soft_boundary_stats`
+    """
+
+    def __init__(self, dist_train, dist_test=None, y_test=None, nu=0.1, nu_min=0.01, nu_max=0.5, step=0.01):
+        from matplotlib.figure import Figure
+
+        from ocad_lab.objectives import check_nu
+
+        nu = check_nu(nu)
+        self.dist_train = _np.asarray(dist_train, dtype=float).ravel()
+        self.dist_test = None if dist_test is None else _np.asarray(dist_test, dtype=float).ravel()
+        self.y_test = None if y_test is None else _np.asarray(y_test).ravel()
+        self.nu_slider = _widgets.FloatSlider(value=nu, min=nu_min, max=nu_max, step=step, description="ν",
+                                              readout_format=".2f", continuous_update=False)
+        self.fraction_label = _widgets.Label()
+        self.output = _widgets.Output()
+        both = self.dist_test is not None and self.y_test is not None
+        self.fig = Figure(figsize=(11, 3.6) if both else (6, 3.6), layout="constrained")
+        axes = self.fig.subplots(1, 2 if both else 1)
+        self.ax_train, self.ax_test = (axes[0], axes[1]) if both else (axes, None)
+        self.stats = None
+        super().__init__([self.nu_slider, self.fraction_label, self.output])
+        self.nu_slider.observe(self._on_nu, names="value")
+        self.update(nu)
+
+    def update(self, nu):
+        """Redraw for ``nu`` and refresh the read-out."""
+        self.stats = draw_soft_boundary_panels(self.ax_train, self.ax_test, self.dist_train, nu, self.dist_test,
+                                               self.y_test)
+        self.fraction_label.value = soft_boundary_text(self.stats)
+        _show_png_in(self.output, _figure_png(self.fig))
+        return self.stats
+
+    def _on_nu(self, change):
+        """Slider callback."""
+        self.update(change["new"])
+
+
+def soft_boundary_explorer(dist_train, dist_test=None, y_test=None, nu=0.1, nu_min=0.01, nu_max=0.5, step=0.01):
+    """Build the soft-boundary ν explorer: move ν, watch where R² lands and which fractions fall outside.
+
+    Parameters
+    ----------
+    dist_train : array, squared training distances of a fitted Deep SVDD (``-model.score_samples(X_train)``)
+    dist_test, y_test : arrays, optional, test distances and labels (1 = anomaly)
+    nu, nu_min, nu_max, step : slider start and range
+
+    Returns
+    -------
+    SoftBoundaryExplorer
+    """
+    return SoftBoundaryExplorer(dist_train, dist_test, y_test, nu=nu, nu_min=nu_min, nu_max=nu_max, step=step)

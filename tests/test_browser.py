@@ -5,8 +5,13 @@ real ``jupyter lab`` (127.0.0.1, free port, token, a temporary root holding *cop
 drives Debian's ``/usr/bin/chromium`` through Playwright over CDP (no browser download), and for each notebook:
 
 1. runs all cells from the Run menu and waits until no cell is queued or running;
-2. asserts that no cell shows an error (definition in :func:`_errors`), that every widget rendered (no blank widget,
-   no "Error displaying widget"), and that every code cell has an execution count;
+2. asserts that no cell shows an error, that every widget rendered, and that every code cell has an execution count.
+   "An error" is any of: an ``error`` output in the notebook model; a rendered output with
+   ``data-mime-type="application/vnd.jupyter.stderr"`` (stderr streams and error outputs, inside Output widgets too)
+   whose text holds "Traceback" or a line starting with an exception name (``ValueError``, ``SyntaxError: ...``) --
+   warnings on stderr are listed in the test output, not failed; a traceback the kernel sent while handling a widget
+   message (shown only in JupyterLab's log console). "Not rendered" is: "Error displaying widget", a widget stuck at
+   "Loading widget...", a widget output taking room without a visible view, or a widget shown as its text repr;
 3. finds the slider whose description starts with ``nu`` or ``ν``, presses ArrowRight on its handle, and asserts that
    the plot image in that cell's output changed and that the printed ``fraction ... : <number>`` changed, lies in
    [0, 1] and is within ``FRACTION_TOL`` of the new nu (Theorem 3.1: r is the nu-quantile of the scores, so the
@@ -118,7 +123,7 @@ _JS_STATE = """() => {
   return {kernel: kernel ? kernel.status : null, prompts: cells};
 }"""
 
-_JS_ERRORS = """(pattern) => {
+_JS_ERRORS = r"""(pattern) => {
   const re = new RegExp(pattern, 'm');
   const found = [];
   const cells = Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell'));
@@ -127,13 +132,25 @@ _JS_ERRORS = """(pattern) => {
       const t = o.innerText || o.textContent || '';
       if (re.test(t)) found.push({cell: i, kind: 'error output', text: t.slice(-1500)});
     });
-    cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]')
-        .forEach(o => {
+    // ipywidgets' renderer is the output node itself and carries no data-mime-type attribute.
+    cell.querySelectorAll('.jp-OutputArea-output:not([data-mime-type])').forEach(o => {
+      // A widget closed on purpose (tqdm with leave=False) leaves an empty, zero-height output: not an error.
+      // A widget that failed says "Error displaying widget", stays at "Loading widget...", or renders no view
+      // although its output takes room on the page.
       const t = (o.innerText || '').trim();
-      const view = o.querySelector('.jupyter-widgets');
+      const view = o.querySelector(':scope > .jupyter-widgets');
       const r = view ? view.getBoundingClientRect() : null;
-      if (/Error displaying widget|Loading widget\\.\\.\\./.test(t) || !view || r.width * r.height === 0)
+      const box = o.getBoundingClientRect();
+      if (/Error displaying widget|Loading widget\.\.\./.test(t) ||
+          (box.height > 20 && (!view || r.width * r.height === 0)))
         found.push({cell: i, kind: 'blank widget', text: t.slice(0, 500) || '(nothing rendered)'});
+    });
+    // No widget extension in the page: JupyterLab falls back to the widget's text repr, e.g. "VBox(children=(...".
+    cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="text/plain"]').forEach(o => {
+      const t = (o.innerText || '').trim();
+      if (/^[A-Za-z]*(Box|Slider|Output|Label|Widget|Explorer|Tab|Accordion)\((children|value|description|layout)=/
+          .test(t))
+        found.push({cell: i, kind: 'widget shown as text (no widget manager)', text: t.slice(0, 300)});
     });
   });
   // The notebook model as well: an "error" output counts even if it scrolled out of view.
@@ -178,6 +195,41 @@ _JS_WIDGET_STATE = """([i, k]) => {
 }"""
 
 
+# Records what the kernel sends on iopub that a learner may never see in a cell: errors and stderr raised while
+# handling a widget message (a callback failing outside an Output widget) go to JupyterLab's log console only.
+_JS_HOOK = """() => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  window.__ocadIopub = [];
+  kernel.iopubMessage.connect((_, msg) => {
+    const t = msg.header.msg_type, c = msg.content;
+    const parent = msg.parent_header || {};
+    if (t === 'error')
+      window.__ocadIopub.push({parent: parent.msg_id, parent_type: parent.msg_type,
+                               text: (c.traceback || []).join('\\n') || `${c.ename}: ${c.evalue}`});
+    else if (t === 'stream' && c.name === 'stderr')
+      window.__ocadIopub.push({parent: parent.msg_id, parent_type: parent.msg_type, text: c.text});
+  });
+}"""
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _summary(text: str) -> str:
+    """The exception line of a traceback first, then its last lines."""
+    lines = [ln for ln in text.strip().splitlines() if re.search(_ERROR_TEXT, ln)]
+    return f"{lines[-1].strip() if lines else ''}\n{text[-1200:]}"
+
+
+def _kernel_errors(page) -> list[str]:
+    """Tracebacks the kernel sent while handling widget messages (not cell executions), ANSI colours removed."""
+    chunks: dict[str, list[str]] = {}
+    for m in page.evaluate("() => window.__ocadIopub || []"):
+        if m.get("parent_type") != "execute_request":  # cell outputs are checked in the page itself
+            chunks.setdefault(m.get("parent") or "?", []).append(m["text"])
+    texts = (_ANSI.sub("", "".join(c)) for c in chunks.values())
+    return [t for t in texts if re.search(_ERROR_TEXT, t, re.MULTILINE)]
+
+
 def _kernel_status(page):
     return page.evaluate(_JS_STATE)
 
@@ -203,6 +255,8 @@ def test_notebook_widgets_work_in_jupyterlab(lab, name):
         pytest.skip(f"{name} does not exist yet in {NOTEBOOK_DIR}")
     server, timings = lab["server"], lab["timings"]
     stem = Path(name).stem
+    for old in ARTIFACTS.glob(f"{stem}_*"):  # no stale screenshot from an earlier run
+        old.unlink()
     context = lab["browser"].new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     console_errors: list[str] = []
@@ -219,6 +273,7 @@ def test_notebook_widgets_work_in_jupyterlab(lab, name):
             page.goto(server.url(f"lab/workspaces/{stem}/tree/{name}"))
             page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
             wait_until(lambda: _kernel_status(page)["kernel"] == "idle", LIMITS["open"], "the kernel becoming idle")
+            page.evaluate(_JS_HOOK)
         timings[f"{stem}_open_s"] = round(time.monotonic() - t0, 1)
 
         t0 = time.monotonic()
@@ -243,6 +298,9 @@ def test_notebook_widgets_work_in_jupyterlab(lab, name):
         errors = page.evaluate(_JS_ERRORS, _ERROR_TEXT)
         assert not errors, f"{name}: cells show errors or blank widgets after Run All:\n" + "\n".join(
             f"- cell {e['cell']} ({e['kind']}): {e['text']}" for e in errors)
+        hidden = _kernel_errors(page)
+        assert not hidden, (f"{name}: a widget callback raised during Run All (JupyterLab shows this only in its log "
+                            "console):\n" + "\n".join(_summary(t) for t in hidden))
         prompts = _kernel_status(page)["prompts"]
         missing = [i for i, p in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", p)]
         assert not missing, f"{name}: code cells {missing} have no execution count after Run All ({prompts})"
@@ -298,6 +356,9 @@ def test_notebook_widgets_work_in_jupyterlab(lab, name):
         errors = page.evaluate(_JS_ERRORS, _ERROR_TEXT)
         assert not errors, f"{name}: moving nu made cells show errors:\n" + "\n".join(
             f"- cell {e['cell']} ({e['kind']}): {e['text']}" for e in errors)
+        hidden = _kernel_errors(page)
+        assert not hidden, (f"{name}: a widget callback raised (JupyterLab shows this only in its log console):\n"
+                            + "\n".join(_summary(t) for t in hidden))
         assert after["valuenow"] != before["valuenow"], (
             f"{name}: the nu slider did not move on ArrowRight (value stays {before['valuenow']})")
         nu_after = float(after["valuenow"])
@@ -305,7 +366,8 @@ def test_notebook_widgets_work_in_jupyterlab(lab, name):
             redrawn = after["images"] != before["images"]  # a bool: pytest's diff of two PNG data URLs is slow
             assert redrawn, (
                 f"{name}: the plot did not redraw when nu went from {before['valuenow']} to {after['valuenow']} "
-                f"(the <img> in the widget output is unchanged; see {stem}_widget_after.png)")
+                f"(the <img> in the widget output is unchanged; see {stem}_widget_after.png): is the callback observing "
+                f"'value', and does it draw into the Output widget?")
         else:
             assert shot_after != shot_before, f"{name}: the plot did not change when nu moved"
         frac_after = _fraction(after["text"])
