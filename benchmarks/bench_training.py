@@ -308,6 +308,8 @@ def _run(size, variants, num_epochs):
             if kind == "ae" and work.images.shape[1:] == (1, 28, 28):
                 row["convtranspose_decoder_s"] = plain_loop_seconds(kind, work, num_epochs, batch_size,
                                                                     decoder="convtranspose")
+                row["convtranspose_channels_last_s"] = plain_loop_seconds(
+                    kind, work, num_epochs, batch_size, decoder="convtranspose", channels_last=True)
         rows.append(row)
     return pd.DataFrame(rows)
 

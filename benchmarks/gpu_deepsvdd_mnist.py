@@ -4,7 +4,7 @@ Usage (MNIST IDX files in a folder, e.g. ``OCAD_MNIST_DIR=data/mnist``)::
 
     python benchmarks/gpu_deepsvdd_mnist.py epochs          # seconds per epoch, AE and Deep SVDD, one class
     python benchmarks/gpu_deepsvdd_mnist.py full            # one class x one seed, the paper's schedule
-    python benchmarks/gpu_deepsvdd_mnist.py parallel N E    # N processes at once, each E+E epochs (throughput)
+    python benchmarks/gpu_deepsvdd_mnist.py parallel E N...  # N processes at once, each E+E epochs (throughput)
 
 Prints one JSON line per measurement. Not a test: timings depend on the machine.
 """
@@ -71,13 +71,20 @@ def full(normal_class=0):
     print(json.dumps({"measure": "full_run", "class": normal_class, "fit_seconds": fit_s, "auroc": a}), flush=True)
 
 
+def _one_thread():
+    """Worker initialiser: one CPU thread each (the GPU does the work)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def parallel(n_proc, epochs):
     """``n_proc`` spawned processes share the GPU, each running ``epochs`` AE + ``epochs`` Deep SVDD epochs."""
     t0 = time.perf_counter()
     _one_run((0, 0, epochs, epochs))  # one alone, for the baseline
     alone = time.perf_counter() - t0
     ctx = mp.get_context("spawn")
-    with ctx.Pool(n_proc) as pool:
+    with ctx.Pool(n_proc, initializer=_one_thread) as pool:
         pool.map(_one_run, [(0, 0, 1, 1)] * n_proc)  # warm the workers (imports, CUDA context, data)
         t0 = time.perf_counter()
         res = pool.map(_one_run, [(c % 10, c // 10, epochs, epochs) for c in range(n_proc)])
@@ -94,6 +101,7 @@ if __name__ == "__main__":
     elif what == "full":
         full()
     elif what == "parallel":
-        parallel(int(sys.argv[2]), int(sys.argv[3]))
+        for n in sys.argv[3:]:
+            parallel(int(n), int(sys.argv[2]))
     else:
         raise SystemExit(f"unknown measurement {what!r}; use epochs, full or parallel")

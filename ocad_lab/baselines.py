@@ -354,7 +354,8 @@ class KDE(_Detector):
         pass a smaller grid, e.g. ``np.logspace(-1.5, 0.5, 9)``, for 2-D toys with unit scale).
     cv : int, default 5
     pca : bool, default False
-        PCA keeping 95 % of the variance first (the paper does).
+        PCA keeping 95 % of the variance first (the paper does); fitted once on the training data, before the
+        bandwidth search.
     nu : float in (0, 1], default 0.1
         Fraction of training points below ``offset_`` (the threshold used by ``predict``).
 
@@ -374,25 +375,22 @@ class KDE(_Detector):
         self.pca = pca
         self.nu = nu
 
-    def _make(self, bandwidth):
-        """A fresh (PCA +) KernelDensity with the given bandwidth."""
-        kde = KernelDensity(kernel="gaussian", bandwidth=bandwidth)
-        return Pipeline([("pca", _pca()), ("kde", kde)]) if self.pca else kde
-
     def fit(self, X, y=None):
         """Choose the bandwidth (if None), fit the density on ``X`` and set the threshold."""
         nu = _check_nu(self.nu)
         X = _as_2d(X)
+        # PCA (unsupervised) is fitted once on the training data; the bandwidth search runs on its codes.
+        self.pca_ = _pca().fit(X) if self.pca else None
+        Z = self.pca_.transform(X) if self.pca else X
         self.cv_results_ = None
         if self.bandwidth is None:
             grid = np.asarray(PAPER_KDE_BANDWIDTHS if self.bandwidths is None else self.bandwidths, dtype=float)
             if grid.size == 0 or (grid <= 0).any():
                 raise ValueError(f"bandwidths must be positive numbers; got {grid!r}.")
-            key = "kde__bandwidth" if self.pca else "bandwidth"
             # KernelDensity.score is the total held-out log-likelihood: GridSearchCV maximises it.
-            search = GridSearchCV(self._make(1.0), {key: grid}, cv=min(self.cv, len(X)))
-            search.fit(X)
-            self.bandwidth_ = float(search.best_params_[key])
+            search = GridSearchCV(KernelDensity(kernel="gaussian"), {"bandwidth": grid}, cv=min(self.cv, len(X)))
+            search.fit(Z)
+            self.bandwidth_ = float(search.best_params_["bandwidth"])
             self.cv_results_ = search.cv_results_
             if len(grid) > 1 and self.bandwidth_ in (grid.min(), grid.max()):
                 warnings.warn(
@@ -402,8 +400,8 @@ class KDE(_Detector):
                 )
         else:
             self.bandwidth_ = float(self.bandwidth)
-        self.model_ = self._make(self.bandwidth_).fit(X)
-        self.pca_ = self.model_.named_steps["pca"] if self.pca else None
+        kde = KernelDensity(kernel="gaussian", bandwidth=self.bandwidth_).fit(Z)
+        self.model_ = Pipeline([("pca", self.pca_), ("kde", kde)]) if self.pca else kde
         self.n_features_in_ = X.shape[1]
         self.offset_ = float(np.quantile(self.model_.score_samples(X), nu))
         return self

@@ -3,6 +3,8 @@
 Subcommands:
 
 * ``ocad-lab info`` -- version, device, quick mode, data folder and which data sets can be loaded (never downloads).
+* ``ocad-lab reproduce`` -- the Deep SVDD paper's Table 1 benchmark, headless and resumable (see
+  :mod:`ocad_lab.experiments`).
 
 Adding a subcommand: write ``_add_<name>(subparsers)`` that creates its parser and sets ``func=<handler>``, where
 the handler takes the parsed ``args`` and returns an exit code; then call it in :func:`build_parser`.
@@ -83,6 +85,153 @@ def _add_info(subparsers):
     p.set_defaults(func=_cmd_info)
 
 
+_REPRODUCE_EXAMPLE = "example: ocad-lab reproduce --dataset mnist --methods deep-svdd,ocsvm --classes 0-9 --seeds 3 --out results/"
+# Settings that change what a row means: a results folder made with other values must not be resumed silently.
+_RESUME_KEYS = ("dataset", "quick", "config")
+
+
+def _positive_int(what):
+    """An argparse type: an integer >= 1, with a one-line error naming ``what``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number >= 1, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{what} must be >= 1, got {value}")
+        return value
+
+    return parse
+
+
+def _reproduce_settings(args, parser):
+    """Validate the reproduce arguments (parser.error on a bad one); return the settings stored in config.json."""
+    from . import experiments as ex
+    from .config import is_quick
+    from .data import DATASETS
+
+    if args.dataset not in DATASETS:
+        parser.error(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}")
+    try:
+        methods = ex.check_methods(args.methods)
+        classes = ex.parse_classes(args.classes)
+    except ValueError as err:
+        parser.error(str(err).rstrip("."))
+    overrides = {}
+    if args.epochs is not None:
+        overrides = {"ae_epochs": args.epochs, "svdd_epochs": args.epochs, "ocnn_epochs": args.epochs}
+    quick = bool(args.quick) or is_quick()
+    return {"dataset": args.dataset, "methods": methods, "classes": classes, "seeds": list(range(args.seeds)),
+            "quick": quick, "config": ex.get_config(quick=quick, **overrides)}
+
+
+def _check_resume(out, settings, args, parser):
+    """Compare with an existing config.json; return the rows already done (empty when starting afresh)."""
+    import json
+
+    from . import experiments as ex
+
+    cfg_path, csv_path = out / "config.json", out / "results.csv"
+    if args.fresh:
+        for p in (cfg_path, csv_path, out / "summary.md"):
+            if p.exists():
+                p.unlink()
+        return []
+    if cfg_path.exists():
+        try:
+            old = json.loads(cfg_path.read_text())
+        except (OSError, ValueError):
+            parser.error(f"{cfg_path} is not readable JSON; use --fresh to start over")
+        differ = [k for k in _RESUME_KEYS if old.get(k) != settings[k]]
+        if differ and not args.force:
+            what = ", ".join(differ)
+            parser.error(f"{out} holds a sweep with other settings ({what} differ from config.json); "
+                         "use another --out, --force to add to it anyway, or --fresh to start over")
+    rows = ex.read_results(csv_path)
+    return [r for r in rows if r["dataset"] == settings["dataset"]]
+
+
+def _write_reproduce_outputs(out, settings, rows):
+    """Write config.json (the union of what this folder holds) and summary.md."""
+    import json
+
+    from . import experiments as ex
+
+    (out / "config.json").write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
+    if rows:
+        (out / "summary.md").write_text(ex.summary_markdown(rows, title=f"ocad-lab reproduce: {settings['dataset']}",
+                                                            config=settings["config"]))
+
+
+def _cmd_reproduce(args):
+    """Handler of ``ocad-lab reproduce``: run the missing runs of a sweep, appending rows to results.csv."""
+    from pathlib import Path
+
+    from . import experiments as ex
+    from .data import DatasetUnavailable
+
+    parser = args._parser
+    settings = _reproduce_settings(args, parser)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    previous = _check_resume(out, settings, args, parser)
+    done = {ex.run_key(r) for r in previous}
+    tasks = ex.plan_runs(settings["dataset"], settings["classes"], settings["methods"], settings["seeds"], done)
+    n_todo = sum(len(m) for _, _, m in tasks)
+    n_wanted = len(settings["classes"]) * len(settings["methods"]) * len(settings["seeds"])
+    print(f"ocad-lab reproduce: {settings['dataset']}, {len(settings['methods'])} method(s) x "
+          f"{len(settings['classes'])} class(es) x {len(settings['seeds'])} seed(s) = {n_wanted} runs; "
+          f"{n_wanted - n_todo} already in {out / 'results.csv'} (skipped), {n_todo} to run "
+          f"({'quick' if settings['quick'] else 'full'} mode, jobs={args.jobs}).", flush=True)
+    _write_reproduce_outputs(out, settings, previous)
+    rows = list(previous)
+    try:
+        for row in ex.run_runs(settings["dataset"], tasks, config=settings["config"], jobs=args.jobs,
+                               device=args.device, progress=not args.no_progress):
+            ex.append_row(out / "results.csv", row)  # only this (parent) process writes the file
+            rows.append(row)
+    except DatasetUnavailable as err:
+        sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
+        return 1
+    finally:
+        _write_reproduce_outputs(out, settings, rows)
+    print(f"Done: {len(rows)} rows in {out / 'results.csv'}; summary in {out / 'summary.md'}.")
+    return 0
+
+
+def _add_reproduce(subparsers):
+    """Register ``ocad-lab reproduce``."""
+    from .data import DATASETS
+    from .experiments import METHODS
+
+    p = subparsers.add_parser(
+        "reproduce",
+        help="run the Deep SVDD paper's one-class benchmark (Table 1) headless; resumable",
+        description="Run the one-class benchmark of Ruff et al. (2018), Table 1: for each normal class, method and "
+        "seed, train on the normal class and score the test split. Writes results.csv (one row per run), "
+        "summary.md (mean ± std beside the paper's numbers) and config.json. Re-running with the same --out "
+        "skips the runs already in results.csv.",
+        epilog=_REPRODUCE_EXAMPLE,
+    )
+    p.add_argument("--dataset", required=True, help=f"one of: {', '.join(DATASETS)}")
+    p.add_argument("--methods", default="deep-svdd,ocsvm", help=f"comma-separated, from: {', '.join(METHODS)}")
+    p.add_argument("--classes", default="0-9", help="normal classes, e.g. 0-9, 3 or 1,3,5-7 (default 0-9)")
+    p.add_argument("--seeds", type=_positive_int("--seeds"), default=3, help="number of seeds 0..N-1 (default 3)")
+    p.add_argument("--out", default="results", help="output folder (default results/)")
+    p.add_argument("--jobs", type=_positive_int("--jobs"), default=1,
+                   help="processes; runs are independent per (class, seed) (default 1)")
+    p.add_argument("--quick", action="store_true", help="quick mode (few epochs), as OCAD_QUICK=1")
+    p.add_argument("--epochs", type=_positive_int("--epochs"), default=None,
+                   help="override every training's epochs (autoencoder, Deep SVDD, OC-NN): smoke tests")
+    p.add_argument("--device", default=None, help="torch device for the deep methods (default: automatic)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--force", action="store_true", help="add to a folder whose config.json has other settings")
+    group.add_argument("--fresh", action="store_true", help="delete this folder's results and start over")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_reproduce, _parser=p)
+
+
 def build_parser():
     """Build the ``ocad-lab`` argument parser with one subparser per subcommand."""
     parser = argparse.ArgumentParser(
@@ -92,6 +241,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"ocad_lab {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_info(subparsers)
+    _add_reproduce(subparsers)
     # More subcommands go here, one _add_<name>(subparsers) call each (e.g. _add_reproduce(subparsers)).
     return parser
 

@@ -7,7 +7,8 @@ Signs follow scikit-learn's OneClassSVM (see DESIGN.md):
 * ``predict(X)``: +1 normal, -1 anomaly (``decision_function >= 0`` is normal).
 
 OC-NN: ``score_samples`` = y_hat = <w, g(V x)>, ``offset_`` = r, so ``decision_function`` = S = y_hat - r.
-Deep SVDD: ``score_samples`` = -||phi(x) - c||^2; ``offset_`` = -R^2 (soft-boundary) or 0 (one-class).
+Deep SVDD: ``score_samples`` = -||phi(x) - c||^2; ``offset_`` = -R^2 (soft-boundary), or for one-class the
+(1 - nu)-quantile of the training distances, negated (a threshold for ``predict`` only).
 Autoencoder: ``score_samples`` = -(mean squared reconstruction error); ``offset_`` puts a fraction
 ``nu`` of the training points below 0.
 
@@ -26,7 +27,6 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
-from torch.nn import functional as F
 
 from . import nets as _nets
 from .config import get_device, set_seed
@@ -36,6 +36,7 @@ from .objectives import (
     ocnn_head_loss,
     ocnn_quantile_r,
     soft_boundary_radius,
+    soft_boundary_radius_sq,
     svdd_distances,
     svdd_one_class_loss,
     svdd_soft_boundary_loss,
@@ -403,7 +404,8 @@ class DeepSVDD(_NeuralDetector):
     objective : {"one-class", "soft-boundary"}
         Eq. (4) or Eq. (3).
     nu : float in (0, 1]
-        Soft-boundary trade-off (Prop. 4: upper bound on the outlier fraction); unused by one-class.
+        Soft-boundary trade-off (Prop. 4: upper bound on the outlier fraction). One-class: only sets the
+        ``predict`` threshold (a fraction of about nu of the training points is flagged).
     rep_dim : int or None
         Output size of phi; None = the paper's (128 for CIFAR-10, else 32).
     num_epochs, lr, lr_milestones, weight_decay, batch_size
@@ -433,8 +435,11 @@ class DeepSVDD(_NeuralDetector):
     ----------
     net_ : SVDDNet (``net_(x)`` = phi(x); ``net_.c`` the centre)
     center_ : numpy.ndarray
-    radius_ : float (0 for one-class)
-    offset_ : float (-radius_**2 for soft-boundary, 0 for one-class)
+    radius_ : float
+        Soft-boundary: R. One-class: the radius holding a fraction 1 - nu of the training points (used by
+        ``predict`` only; Eq. (4) has no radius).
+    offset_ : float
+        -radius_**2 (exactly minus the training distance on the sphere).
     history_ : list of dict
     ae_, ae_history_ : the pretrained autoencoder and its history (``pretrain=True``)
     """
@@ -582,8 +587,13 @@ class DeepSVDD(_NeuralDetector):
         if self.center_trainable:
             net.c.requires_grad_(False)
         dist = predict_batched(net.distances, Xt, _SCORE_BATCH)
-        self.radius_ = float(soft_boundary_radius(dist, nu)) if soft else 0.0  # final R for the final weights
-        self.offset_ = -self.radius_**2 if soft else 0.0
+        # Final R for the final weights (soft-boundary), kept as R^2 itself so the boundary point compares equal.
+        # One-class Deep SVDD (Eq. 4) has no radius; for predict() we use the same (1 - nu)-quantile of the training
+        # distances as a threshold, so a fraction of about nu of the training points is flagged (like sklearn's
+        # contamination); it does not enter the objective.
+        r2 = float(soft_boundary_radius_sq(dist, nu))
+        self.radius_ = float(np.sqrt(r2))
+        self.offset_ = -r2
         self.center_ = net.c.detach().cpu().numpy().copy()
         final_spread = output_spread(predict_batched(net.phi, Xt, _SCORE_BATCH))
         warn_if_collapsed(final_spread, initial_spread, "Deep SVDD representations")

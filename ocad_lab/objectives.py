@@ -39,6 +39,7 @@ __all__ = [
     "svdd_one_class_loss",
     "svdd_soft_boundary_loss",
     "soft_boundary_radius",
+    "soft_boundary_radius_sq",
 ]
 
 # Float slack so that e.g. N=10, nu=0.3 (N*nu = 3.0000000000000004) counts as the integer 3.
@@ -161,8 +162,8 @@ def svdd_soft_boundary_loss(dist, R, nu):
     return R**2 + torch.relu(dist - R**2).mean() / nu
 
 
-def soft_boundary_radius(dist, nu):
-    """Radius R of the soft-boundary Deep SVDD sphere for fixed network weights (Prop. 4).
+def soft_boundary_radius_sq(dist, nu):
+    """R^2 of the soft-boundary Deep SVDD sphere for fixed network weights (Prop. 4), exactly one of the distances.
 
     Parameters
     ----------
@@ -173,8 +174,9 @@ def soft_boundary_radius(dist, nu):
     Returns
     -------
     float (NumPy input) or 0-d tensor (torch input)
-        R (not squared) with R^2 = the (floor(nu N) + 1)-th largest distance, i.e. the exact
-        (1 - nu)-quantile; R = 0 when nu N >= N (nu = 1 puts every point on or outside).
+        R^2 = the (floor(nu N) + 1)-th largest distance, i.e. the exact (1 - nu)-quantile (Theorem 3.1 of the
+        OC-NN paper with the sign flipped); 0 when nu N >= N (nu = 1 puts every point on or outside).
+        Returned as the distance itself (not sqrt then squared), so the point on the sphere compares equal to R^2.
     """
     nu = check_nu(nu)
     n = int(dist.numel() if isinstance(dist, torch.Tensor) else np.size(dist))
@@ -185,5 +187,18 @@ def soft_boundary_radius(dist, nu):
         return torch.zeros((), dtype=dist.dtype, device=dist.device) if isinstance(dist, torch.Tensor) else 0.0
     r2 = _kth_smallest(dist, n - n_out)
     if isinstance(r2, torch.Tensor):
-        return torch.sqrt(torch.clamp(r2, min=0))
-    return float(np.sqrt(max(float(r2), 0.0)))
+        return torch.clamp(r2, min=0)
+    return max(float(r2), 0.0)
+
+
+def soft_boundary_radius(dist, nu):
+    """Radius R (not squared) of the soft-boundary sphere: the square root of :func:`soft_boundary_radius_sq`.
+
+    ``dist`` are SQUARED distances. To compare distances with the sphere, use ``soft_boundary_radius_sq``:
+    squaring R again can differ from the boundary point's distance in the last bit.
+    """
+    r2 = soft_boundary_radius_sq(dist, nu)
+    if isinstance(r2, torch.Tensor):
+        return torch.sqrt(r2)
+    return float(np.sqrt(r2))
+

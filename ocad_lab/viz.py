@@ -571,3 +571,59 @@ def plot_score_scatter(ax, x, scores, groups, threshold=None, xlabel="‖x‖", 
         ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
     return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 06 (benchmark): grouped bars of a metric per normal class and method, paper as markers
+# ---------------------------------------------------------------------------------------------
+def plot_benchmark_bars(ax, table, metric="auroc", paper=True, labels=None, title=None):
+    """Grouped bar chart: one group per normal class, one bar per method, error bars = std over seeds.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    table : pandas.DataFrame
+        From :func:`ocad_lab.experiments.compare_with_paper` (one data set): columns ``normal_class``,
+        ``method``, ``<metric>_mean``, ``<metric>_std`` (in %) and, for the AUROC, ``paper_auroc_mean``.
+    metric : str, default "auroc"
+    paper : bool, default True
+        Draw the paper's AUROC as a black dot on each bar where it has one.
+    labels : dict, optional
+        Display names of the methods (default: the method keys).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    need = {"normal_class", "method", f"{metric}_mean", f"{metric}_std"}
+    missing = need - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}; pass the output of compare_with_paper(rows).")
+    if len(table) == 0:
+        raise ValueError("table is empty: run some experiments first.")
+    classes = sorted(table["normal_class"].unique())
+    methods = list(dict.fromkeys(table["method"]))
+    width = 0.8 / len(methods)
+    x0 = _np.arange(len(classes))
+    show_paper = paper and metric == "auroc" and "paper_auroc_mean" in table.columns
+    for j, m in enumerate(methods):
+        part = table[table["method"] == m].set_index("normal_class").reindex(classes)
+        xs = x0 - 0.4 + (j + 0.5) * width
+        ax.bar(xs, part[f"{metric}_mean"], width, yerr=part[f"{metric}_std"], capsize=2,
+               label=(labels or {}).get(m, m), color=f"C{j}", gid=f"bars-{m}")
+        if show_paper:
+            ax.plot(xs, part["paper_auroc_mean"], "k.", ms=5, gid=f"paper-{m}")
+    if show_paper and table["paper_auroc_mean"].notna().any():
+        ax.plot([], [], "k.", label="paper (Table 1)")
+    ax.axhline(50 if metric == "auroc" else 0, color="0.5", ls=":", lw=1)
+    ax.set_xticks(x0)
+    ax.set_xticklabels([str(c) for c in classes])
+    ax.set_xlabel("normal class")
+    ax.set_ylabel(f"{metric.upper()} (%)")
+    lo = float(_np.nanmin(table[f"{metric}_mean"] - table[f"{metric}_std"]))
+    ax.set_ylim(max(0.0, min(lo - 5, 50.0)), 101)
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(fontsize="small", ncol=2, loc="lower right")
+    return ax

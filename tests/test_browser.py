@@ -42,16 +42,18 @@ NOTEBOOKS = ["02_quantile_theorem.ipynb", "04_oc_nn.ipynb"]
 
 # The slider the test moves: its description starts with "nu" or "ν" (not "number", "nus", ...).
 NU_DESCRIPTION = re.compile(r"^\s*(nu|ν)(?![A-Za-z])", re.IGNORECASE)
-# The printed fraction, e.g. "fraction below r: 0.100" (a Label, HTML or printed text in the same cell's output).
-FRACTION = re.compile(r"fraction[^:\n]*:\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)", re.IGNORECASE)
+# The printed fraction, e.g. "fraction below r: 0.100" (02) or "fraction flagged 0.10" (04): a Label, HTML or printed
+# text in the output of the cell holding the slider; the first number after the word "fraction".
+FRACTION = re.compile(r"fraction\b[^0-9\n|]*?([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)", re.IGNORECASE)
 # |fraction below r - nu| allowed after the move: one or two samples of a few hundred, plus rounding of the readout.
 FRACTION_TOL = {"02_quantile_theorem.ipynb": 0.03, "04_oc_nn.ipynb": 0.05}
 ARROW_PRESSES = 10
 
-# Hard limits per step (seconds): a hang fails fast, naming the step. The whole test stays well under 2 minutes.
-LIMITS = {"server": 60, "chromium": 30, "open": 60, "run_all": 100, "slider": 45}
+# Hard limits per step (seconds): a hang fails fast, naming the step. run_all matches the contract's budget of ~3 min
+# per notebook in quick mode; the browser adds ~15 s per notebook (page load, kernel start, slider) on top.
+LIMITS = {"server": 60, "chromium": 30, "open": 60, "run_all": 180, "slider": 45}
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(400)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 ERROR_MIME = "application/vnd.jupyter.stderr"
 # What counts as an error shown in a cell (see _errors): a stderr/error output whose text holds a traceback or an
@@ -284,14 +286,23 @@ def test_notebook_widgets_work_in_jupyterlab(lab, name):
 
             def finished():
                 s = _kernel_status(page)
-                queued = any("*" in p for p in s["prompts"])
+                queued = [i for i, p in enumerate(s["prompts"]) if "*" in p]
                 counted = all(re.fullmatch(r"\[\d+\]:", p) for p in s["prompts"])
                 errored = bool(page.evaluate(_JS_ERRORS, _ERROR_TEXT))
-                return s["kernel"] == "idle" and not queued and (counted or errored)
+                if s["kernel"] == "idle" and not queued and (counted or errored):
+                    return True
+                done = sum(bool(re.fullmatch(r"\[\d+\]:", p)) for p in s["prompts"])
+                finished.state = (f"kernel {s['kernel']}; {done} of {len(s['prompts'])} code cells done; "
+                                  f"queued or running (0-based among code cells): {queued}")
+                return False
 
             # Run All returns at once; a brief idle between cells is not the end, so it must hold for 1 s.
-            wait_until(lambda: finished() and (time.sleep(1.0) or finished()), LIMITS["run_all"],
-                       f"every cell of {name} finishing (kernel idle, no [*] prompt)", interval=0.5)
+            finished.state = ""
+            try:
+                wait_until(lambda: finished() and (time.sleep(1.0) or finished()), LIMITS["run_all"],
+                           f"every cell of {name} finishing (kernel idle, no [*] prompt)", interval=0.5)
+            except TimeoutError as exc:
+                raise TimeoutError(f"{exc}; {finished.state}") from None
         timings[f"{stem}_run_all_s"] = round(time.monotonic() - t0, 1)
         _shot(page, ARTIFACTS / f"{stem}_after_run_all.png")
 

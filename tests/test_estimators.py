@@ -186,19 +186,22 @@ def test_soft_boundary_nu_property():
     nu = 0.2
     est = DeepSVDD(objective="soft-boundary", nu=nu, verbose=0, num_epochs=12, batch_size=30, lr=1e-3).fit(X)
     dist = -est.score_samples(X)
-    R2 = est.radius_**2
-    assert est.offset_ == pytest.approx(-R2)
-    assert np.mean(dist > R2 * (1 + 1e-6)) <= nu + 1 / len(X)
-    assert np.mean(dist >= R2 * (1 - 1e-6)) >= nu - 1 / len(X)
+    R2 = -est.offset_
+    assert est.radius_**2 == pytest.approx(R2)
+    # Prop. 4 exactly, with strict and non-strict comparisons (R^2 is stored as the boundary point's distance).
+    assert np.mean(dist > R2) <= nu
+    assert np.mean(dist >= R2) >= nu
     assert np.mean(est.predict(X) == -1) <= nu + 1 / len(X)
     assert any(h["r"] > 0 for h in est.history_)  # R was updated during training (block coordinate descent)
 
 
-def test_one_class_offset_is_zero():
-    """One-class Deep SVDD: offset_ = 0, radius_ = 0, score_samples = -||phi(x) - c||^2."""
+def test_one_class_threshold_flags_about_nu():
+    """One-class Deep SVDD: score_samples = -||phi(x) - c||^2; predict flags about nu of the training points."""
     X = _vectors()
     est = DeepSVDD(**FAST).fit(X)
-    assert est.offset_ == 0.0 and est.radius_ == 0.0
+    flagged = np.mean(est.predict(X) == -1)
+    assert flagged <= est.nu and flagged >= est.nu - 1 / len(X) - 1e-9
+    assert est.offset_ == pytest.approx(-est.radius_**2) and est.radius_ > 0
     Z = est.transform(X)
     assert np.allclose(est.score_samples(X), -((Z - est.center_) ** 2).sum(1), rtol=1e-5, atol=1e-6)
 
