@@ -688,6 +688,8 @@ def soft_boundary_stats(dist_train, nu, dist_test=None, y_test=None):
     if d.size == 0 or not _np.all(_np.isfinite(d)):
         raise ValueError("dist_train must be a non-empty array of finite squared distances.")
     r2 = soft_boundary_radius(d, nu) ** 2
+    if r2 > 0:  # R^2 is one of the distances; snap to it so sqrt-then-square rounding cannot move the boundary point
+        r2 = float(d[_np.argmin(_np.abs(d - r2))])
     out = {"nu": nu, "R2": r2, "outside": float(_np.mean(d > r2)), "on_or_outside": float(_np.mean(d >= r2))}
     if dist_test is not None and y_test is not None:
         dt, yt = _np.asarray(dist_test, dtype=float).ravel(), _np.asarray(y_test).ravel()
