@@ -252,9 +252,6 @@ def _fraction(text: str) -> float | None:
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_widgets_work_in_jupyterlab(lab, name):
     """Run All shows no error and no blank widget; moving nu redraws the plot and updates the printed fraction."""
-    if not (NOTEBOOK_DIR / name).exists():
-        # TEMPORARY while the notebooks are being written: remove this skip once both exist.
-        pytest.skip(f"{name} does not exist yet in {NOTEBOOK_DIR}")
     server, timings = lab["server"], lab["timings"]
     stem = Path(name).stem
     for old in ARTIFACTS.glob(f"{stem}_*"):  # no stale screenshot from an earlier run
