@@ -85,7 +85,9 @@ def _add_info(subparsers):
     p.set_defaults(func=_cmd_info)
 
 
-_REPRODUCE_EXAMPLE = "example: ocad-lab reproduce --dataset mnist --methods deep-svdd,ocsvm --classes 0-9 --seeds 3 --out results/"
+_REPRODUCE_EXAMPLE = (
+    "example: ocad-lab reproduce --dataset mnist --methods deep-svdd,ocsvm --classes 0-9 --seeds 3 --out results/"
+)
 # Settings that change what a row means: a results folder made with other values must not be resumed silently.
 _RESUME_KEYS = ("dataset", "quick", "config")
 
@@ -173,6 +175,12 @@ def _cmd_reproduce(args):
 
     parser = args._parser
     settings = _reproduce_settings(args, parser)
+    cfg = settings["config"]
+    try:  # fail early, before any file is written, when the data set is not here
+        ex.one_split(settings["dataset"], settings["classes"][0], cfg)
+    except DatasetUnavailable as err:
+        sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
+        return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     previous = _check_resume(out, settings, args, parser)

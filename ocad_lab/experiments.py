@@ -25,8 +25,9 @@ What we use (``full_config()``), and where it differs from the paper:
   100 epochs of Adam (lr 1e-4, batch 200), r = nu-quantile of the scores after each epoch (its Algorithm 1).
 * AnoGAN is not implemented; its paper numbers are kept in :data:`PAPER_TABLE1` for reference.
 
-Quick mode (``OCAD_QUICK=1`` or ``quick=True``) runs the same code with few epochs (20 + 20, learning rate 1e-3). Fashion-MNIST is not in the
-paper's Table 1: it runs with the MNIST network and schedule, and its "paper" columns are empty.
+Quick mode (``OCAD_QUICK=1`` or ``quick=True``) runs the same code with few epochs (20 + 20, learning rate 1e-3).
+Fashion-MNIST is not in the paper's Table 1: it runs with the MNIST network and schedule, and its "paper" columns
+are empty.
 """
 
 from __future__ import annotations
@@ -58,11 +59,17 @@ __all__ = [
     "check_methods",
     "parse_classes",
     "run_one",
+    "run_task",
+    "one_split",
+    "plan_runs",
     "run_runs",
     "run_sweep",
     "paper_table",
     "compare_with_paper",
     "summary_markdown",
+    "read_results",
+    "append_row",
+    "run_key",
 ]
 
 #: Columns of one result row (one run = one data set, normal class, method and seed).
@@ -206,6 +213,12 @@ def _split(dataset, normal_class, n_train, n_test, root):
     return one_class_split(dataset, normal_class, n_train=n_train, n_test=n_test, root=root)
 
 
+def one_split(dataset, normal_class, config=None, root=None):
+    """The (cached) one-class split that the runs of ``config`` use; raises DatasetUnavailable if the data is absent."""
+    cfg = get_config() if config is None else config
+    return _split(dataset, int(normal_class), cfg["n_train"], cfg["n_test"], None if root is None else str(root))
+
+
 def _holdout(y_test, fraction, seed):
     """Indices (holdout, rest) of the test set: a stratified ``fraction`` for OC-SVM's hyper-parameters."""
     from sklearn.model_selection import train_test_split
@@ -301,7 +314,8 @@ def _fit_and_score(method, split, cfg, seed, ae, device, verbose):
 
         # phi starts as a copy of the trained DCAE encoder: the paper's pretraining (bias-free, so no collapse).
         est = DeepSVDD(
-            net=copy.deepcopy(dcae.ae_.encoder), objective="soft-boundary" if method == "deep-svdd-soft" else "one-class",
+            net=copy.deepcopy(dcae.ae_.encoder),
+            objective="soft-boundary" if method == "deep-svdd-soft" else "one-class",
             nu=cfg["soft_nu"], num_epochs=cfg["svdd_epochs"], lr=cfg["lr"], lr_milestones=tuple(cfg["svdd_milestones"]),
             weight_decay=cfg["weight_decay"], batch_size=cfg["batch_size"], random_state=seed, device=device,
             verbose=verbose,
@@ -331,7 +345,7 @@ def _iter_task(dataset, normal_class, seed, methods, cfg, device, root, verbose=
     from .metrics import evaluate
 
     c, s = int(normal_class), int(seed)
-    split = _split(dataset, c, cfg["n_train"], cfg["n_test"], None if root is None else str(root))
+    split = one_split(dataset, c, cfg, root)
     ae = _AECache(split, cfg, s, device, verbose)
     for method in methods:
         ae_before = ae.seconds

@@ -101,7 +101,9 @@ def plot_score_histogram(ax, scores, threshold=None, labels=None, bins=30, side=
         Which fraction to print: strictly below the threshold (OC-NN: y_hat < r) or strictly above it
         (Deep SVDD: distance > R^2).
     score_label, threshold_label : str
-        Names used on the x axis and in the annotation, e.g. ``"distance"`` and ``"R²"``.
+        Names used on the x axis and in the annotation, e.g. ``"distance"`` and ``"R²"``. The legend entry of the
+        threshold line reads ``"R² = 0.123"``; a ``threshold_label`` that already contains ``"="`` (``"S = 0"``) is
+        used unchanged.
     show_fraction : bool, default True
         Write "fraction below r: 0.333" (gid ``"fraction"``) in the top corner.
     title : str, optional
@@ -127,7 +129,9 @@ def plot_score_histogram(ax, scores, threshold=None, labels=None, bins=30, side=
                 label=["normal", "anomaly"])
     if threshold is not None:
         t = float(threshold)
-        ax.axvline(t, color="k", ls="--", lw=1.5, gid="threshold", label=f"{threshold_label} = {t:.3g}")
+        # a label that already states its value ("S = 0") is used as it is; otherwise the value is appended
+        line_label = threshold_label if "=" in threshold_label else f"{threshold_label} = {t:.3g}"
+        ax.axvline(t, color="k", ls="--", lw=1.5, gid="threshold", label=line_label)
         if show_fraction:
             frac = float(_np.mean(s < t) if side == "below" else _np.mean(s > t))
             ax.text(0.98 if side == "below" else 0.02, 0.95, f"fraction {side} {threshold_label}: {frac:.3f}",

@@ -27,6 +27,20 @@ def _show_png_in(output, png):
     )
 
 
+def _snap_to_step(slider, value):
+    """Round a slider value to the slider's grid ``min + k * step`` (to 10 decimals) when it is float noise away.
+
+    In the browser a FloatSlider(value=0.1, min=0.01, step=0.01) reports 0.09999999999999999 when first drawn
+    (float rounding in the JavaScript slider): snapping makes that the same ν again, so no redraw is triggered.
+    A value set on purpose between grid points (``explorer.nu_slider.value = 1 / 3``) is kept as it is.
+    """
+    value, step = float(value), float(slider.step or 0.0)
+    if step <= 0:
+        return value
+    snapped = round(float(slider.min) + round((value - float(slider.min)) / step) * step, 10)
+    return snapped if abs(snapped - value) <= 1e-9 * max(1.0, abs(value)) else value
+
+
 def quantile_fraction_text(scores, r, nu):
     """The explorer's read-out: 'fraction below r: 0.222 (...)' for scores, threshold r and nu."""
     s = _np.asarray(scores, dtype=float).ravel()
@@ -100,19 +114,23 @@ class QuantileExplorer(_widgets.VBox):
         self.fig = Figure(figsize=(11, 3.8), layout="constrained")
         self.ax_objective, self.ax_hist = self.fig.subplots(1, 2)
         self.r = None
+        self.nu = None
         super().__init__([self.nu_slider, self.fraction_label, self.output])
         self.nu_slider.observe(self._on_nu, names="value")
         self.update(nu)
 
     def update(self, nu):
         """Redraw both panels for ``nu`` and refresh the printed fraction."""
+        self.nu = nu
         self.r = draw_quantile_panels(self.ax_objective, self.ax_hist, self.scores, nu, labels=self.labels)
         self.fraction_label.value = quantile_fraction_text(self.scores, self.r, nu)
         _show_png_in(self.output, _figure_png(self.fig))
 
     def _on_nu(self, change):
-        """Slider callback."""
-        self.update(change["new"])
+        """Slider callback: ν is snapped to the slider's step; an unchanged ν is not redrawn."""
+        nu = _snap_to_step(self.nu_slider, change["new"])
+        if nu != self.nu:
+            self.update(nu)
 
 
 def quantile_explorer(scores, nu=0.1, labels=None, nu_min=0.01, nu_max=0.99, step=0.01):
@@ -193,7 +211,7 @@ class OCSVMExplorer(_widgets.VBox):
         """Refit for ``nu`` and ``gamma`` (default: the sliders' values), redraw and refresh the read-out."""
         from ocad_lab.viz import draw_ocsvm_boundary
 
-        nu = self.nu_slider.value if nu is None else nu
+        nu = _snap_to_step(self.nu_slider, self.nu_slider.value) if nu is None else nu
         gamma = self.gamma_slider.value if gamma is None else gamma
         self.fractions = draw_ocsvm_boundary(self.ax, self.X, nu=nu, gamma=gamma, kernel=self.kernel, y=self.y)
         self.fraction_label.value = ocsvm_fraction_text(self.fractions)
@@ -201,8 +219,13 @@ class OCSVMExplorer(_widgets.VBox):
         return self.fractions
 
     def _on_change(self, change):
-        """Slider callback."""
-        self.update()
+        """Slider callback: ν is snapped to the slider's step; nothing is refitted when ν and γ are unchanged."""
+        nu = _snap_to_step(self.nu_slider, self.nu_slider.value)
+        gamma = float(self.gamma_slider.value)
+        if (self.fractions is not None and nu == self.fractions["nu"]
+                and _np.isclose(gamma, self.fractions["gamma"], rtol=1e-9, atol=0)):
+            return  # e.g. the browser echoing 0.09999999999999999 for 0.1
+        self.update(nu, gamma)
 
 
 def ocsvm_explorer(X, nu=0.1, gamma="scale", y=None, kernel="rbf"):
@@ -274,13 +297,13 @@ def nu_threshold_summary(train_scores, nu, eval_scores=None, y=None):
 
 
 def nu_threshold_text(summary):
-    """The explorer's read-out, e.g. 'nu = 0.10: precision 0.83, recall 0.91, fraction flagged 0.10'."""
+    """The explorer's read-out, e.g. 'nu = 0.10: precision 0.83, recall 0.91, fraction flagged 0.098'."""
 
     def fmt(v):
         return "n/a" if v != v else f"{v:.2f}"  # NaN != NaN
 
     return (f"nu = {summary['nu']:.2f}: precision {fmt(summary['precision'])}, recall {fmt(summary['recall'])}, "
-            f"fraction flagged {summary['fraction_flagged']:.2f}")
+            f"fraction flagged {summary['fraction_flagged']:.3f}")  # 3 decimals, like the plot's read-out
 
 
 class NuThresholdExplorer(_widgets.VBox):
@@ -290,7 +313,7 @@ class NuThresholdExplorer(_widgets.VBox):
     ----------
     nu_slider : ipywidgets.FloatSlider
     text_label : ipywidgets.Label
-        Reads "nu = 0.10: precision 0.83, recall 0.91, fraction flagged 0.10".
+        Reads "nu = 0.10: precision 0.83, recall 0.91, fraction flagged 0.098".
     output : ipywidgets.Output
         Holds the rendered figure as a PNG (replaced on every move of the slider).
     fig : matplotlib.figure.Figure
@@ -337,8 +360,10 @@ class NuThresholdExplorer(_widgets.VBox):
         return self.summary
 
     def _on_nu(self, change):
-        """Slider callback."""
-        self.update(change["new"])
+        """Slider callback: ν is snapped to the slider's step; an unchanged ν is not redrawn."""
+        nu = _snap_to_step(self.nu_slider, change["new"])
+        if self.summary is None or nu != self.summary["nu"]:
+            self.update(nu)
 
 
 def nu_threshold_explorer(train_scores, y=None, eval_scores=None, nu=0.05, nu_min=0.01, nu_max=0.5, step=0.01,
@@ -777,8 +802,10 @@ class SoftBoundaryExplorer(_widgets.VBox):
         return self.stats
 
     def _on_nu(self, change):
-        """Slider callback."""
-        self.update(change["new"])
+        """Slider callback: ν is snapped to the slider's step; an unchanged ν is not redrawn."""
+        nu = _snap_to_step(self.nu_slider, change["new"])
+        if self.stats is None or nu != self.stats["nu"]:
+            self.update(nu)
 
 
 def soft_boundary_explorer(dist_train, dist_test=None, y_test=None, nu=0.1, nu_min=0.01, nu_max=0.5, step=0.01):

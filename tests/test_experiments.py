@@ -121,3 +121,25 @@ def test_results_file_round_trip(tmp_path):
     ex.append_row(path, {**row, "seed": 5})
     back = ex.read_results(path)
     assert back[0] == row and [r["seed"] for r in back] == [4, 5]
+
+
+def test_plot_benchmark_bars_draws_one_bar_group_per_method_and_the_paper():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ocad_lab.viz import plot_benchmark_bars
+
+    rows = [{"dataset": "mnist", "normal_class": c, "method": m, "seed": s, "auroc": 0.9 + 0.01 * s, "auprc": 0.95,
+             "p_at_10": 1.0} for c in (0, 1) for m in ("deep-svdd", "ocnn") for s in (0, 1)]
+    table = ex.compare_with_paper(rows)
+    fig, ax = plt.subplots()
+    plot_benchmark_bars(ax, table, "auroc")
+    gids = {a.get_gid() for a in ax.patches}
+    assert {"bars-deep-svdd", "bars-ocnn"} <= gids and len(ax.patches) == 4
+    paper = [ln for ln in ax.lines if ln.get_gid() == "paper-deep-svdd"]
+    assert list(paper[0].get_ydata()) == [98.0, 99.7]
+    with pytest.raises(ValueError, match="compare_with_paper"):
+        plot_benchmark_bars(ax, table.drop(columns=["auroc_std"]), "auroc")
+    plt.close(fig)

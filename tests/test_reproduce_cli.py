@@ -124,3 +124,16 @@ def test_jobs_2_gives_the_same_rows_as_jobs_1(sweep, tmp_path):
     for k, r in serial.items():
         for m in ("auroc", "auprc", "p_at_10"):
             assert float(parallel[k][m]) == pytest.approx(float(r[m]), abs=1e-6), (k, m)
+
+
+def test_missing_data_set_is_a_clear_error_before_any_file(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "no-cifar"
+    empty.mkdir()
+    monkeypatch.setenv("OCAD_CIFAR10_DIR", str(empty))  # a folder without the files: never a download
+    out = tmp_path / "res"
+    code = main(["reproduce", "--dataset", "cifar10", "--methods", "if", "--classes", "0", "--seeds", "1",
+                 "--out", str(out), "--no-progress"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "OCAD_CIFAR10_DIR" in err and "Traceback" not in err
+    assert not out.exists()

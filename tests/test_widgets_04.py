@@ -10,7 +10,7 @@ from sklearn.metrics import precision_score, recall_score
 from ocad_lab import viz, widgets
 from ocad_lab.objectives import ocnn_quantile_r
 
-TEXT_RE = re.compile(r"^nu = (\d\.\d\d): precision (\d\.\d\d|n/a), recall (\d\.\d\d|n/a), fraction flagged (\d\.\d\d)$")
+TEXT_RE = re.compile(r"^nu = (\d\.\d\d): precision (\d\.\d\d|n/a), recall (\d\.\d\d|n/a), fraction flagged (\d\.\d{3})$")
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_nu_slider_moves_threshold_text_and_image(scored):
     assert ex.summary["r"] == ocnn_quantile_r(scores, 0.2) > r0
     m = TEXT_RE.match(ex.text_label.value)
     assert m and m.group(1) == "0.20"
-    assert m.group(4) == f"{np.mean(scores < ex.summary['r']):.2f}"
+    assert m.group(4) == f"{np.mean(scores < ex.summary['r']):.3f}"
     assert ex.text_label.value != text0
     assert _png(ex) != png0
     # the threshold line in the figure sits at the new r
