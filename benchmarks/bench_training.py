@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 import pandas as pd
 import torch
 from torch import nn
@@ -98,19 +99,31 @@ def cifar_workload(n=5000) -> Workload:
 # reference-style training path: per-sample Dataset + DataLoader, preprocessing in __getitem__ every epoch
 # ----------------------------------------------------------------------------------------------------------------
 class PerSampleImages(torch.utils.data.Dataset):
-    """Yields one preprocessed image (and its index) at a time, converting and normalising on every access."""
+    """Yields one preprocessed image (and its index) at a time, converting and normalising on every access.
+
+    As the public reference code does it: each access turns the stored uint8 image into a PIL image, converts it to a
+    float tensor in [0, 1] (what torchvision's ``ToTensor`` does: copy the PIL buffer, move channels first, divide by
+    255), applies global contrast normalisation (L1) and then ``Normalize(lo, hi - lo)``. Written here without
+    torchvision, which is not a dependency of the kit.
+    """
 
     def __init__(self, images: np.ndarray, lo: float, hi: float):
-        self.images, self.lo, self.hi = images, lo, hi
+        # stored as the reference stores them: (N, H, W) for grey images, (N, H, W, C) for colour images
+        imgs = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+        self.images, self.lo, self.hi = np.ascontiguousarray(imgs), lo, hi
+        self.mode = "L" if self.images.ndim == 3 else "RGB"
 
     def __len__(self):
         return len(self.images)
 
     def __getitem__(self, i):
-        x = torch.from_numpy(self.images[i]).float().div_(255.0)  # uint8 -> float in [0, 1]
+        img = Image.fromarray(self.images[i], mode=self.mode)  # uint8 -> PIL image, every access
+        a = np.array(img, dtype=np.uint8, copy=True)  # ToTensor: copy the PIL buffer ...
+        a = a[:, :, None] if a.ndim == 2 else a
+        x = torch.from_numpy(a).permute(2, 0, 1).contiguous().float().div(255.0)  # ... channels first, in [0, 1]
         x = x - x.mean()
         x = x / x.abs().mean()  # global contrast normalisation, L1
-        x = (x - self.lo) / (self.hi - self.lo)  # min-max with the training-normal constants
+        x = (x - self.lo) / (self.hi - self.lo)  # Normalize with the training-normal min-max constants
         return x, i
 
 
