@@ -410,8 +410,11 @@ class DeepSVDD(_NeuralDetector):
         Output size of phi; None = the paper's (128 for CIFAR-10, else 32).
     num_epochs, lr, lr_milestones, weight_decay, batch_size
         Adam; lr x 0.1 at each milestone (MultiStepLR); ``weight_decay`` is lambda of Eqs. (3)-(4).
-    pretrain : bool
-        Train the matching autoencoder first (DCAE) and copy its encoder into phi.
+    pretrain : bool or fitted AutoencoderDetector
+        True: train the matching autoencoder first (DCAE) and copy its encoder into phi. A fitted
+        :class:`AutoencoderDetector` (built-in net): copy *its* encoder into phi instead (its architecture
+        replaces ``net``, ``rep_dim``, ``bias``, ``activation`` and ``leaky_slope``), so one autoencoder can serve
+        the DCAE baseline, both Deep SVDD objectives and OC-NN, and ``save`` still works.
     ae_epochs, ae_lr, ae_lr_milestones
         Pretraining schedule.
     warm_up_epochs, radius_update_every
@@ -537,10 +540,20 @@ class DeepSVDD(_NeuralDetector):
         """Train Deep SVDD on ``X`` (assumed mostly normal); ``y`` is ignored."""
         nu = self._check_params()
         Xt = self._begin_fit(X)
-        phi = self._build_phi(self.input_shape_).to(self.device_)
-        self.ae_ = None
-        self.ae_history_ = None
-        if self.pretrain:
+        given_ae = self.pretrain if isinstance(self.pretrain, AutoencoderDetector) else None
+        if given_ae is not None:
+            check_is_fitted(given_ae, "ae_")
+            if tuple(given_ae.arch_["in_shape"]) != self.input_shape_:
+                raise ValueError(f"The autoencoder given as pretrain= was fitted on samples of shape "
+                                 f"{tuple(given_ae.arch_['in_shape'])}, but X has samples of shape {self.input_shape_}.")
+            self.arch_ = dict(given_ae.arch_)
+            phi = _build_ae(self.arch_).encoder.to(self.device_)
+            phi.load_state_dict(given_ae.ae_.encoder.state_dict())  # transfer the pretrained encoder weights
+        else:
+            phi = self._build_phi(self.input_shape_).to(self.device_)
+        self.ae_ = given_ae.ae_ if given_ae is not None else None
+        self.ae_history_ = given_ae.history_ if given_ae is not None else None
+        if self.pretrain and given_ae is None:
             ae = _build_ae(self.arch_).to(self.device_)
             self.ae_history_ = _train_autoencoder(
                 ae, Xt, num_epochs=self.ae_epochs, lr=self.ae_lr, lr_milestones=_check_milestones(self.ae_lr_milestones),

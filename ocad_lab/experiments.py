@@ -318,7 +318,7 @@ def _fit_and_score(method, split, cfg, seed, ae, device, verbose):
 
         # phi starts as a copy of the trained DCAE encoder: the paper's pretraining (bias-free, so no collapse).
         est = DeepSVDD(
-            net=copy.deepcopy(dcae.ae_.encoder),
+            pretrain=dcae,
             objective="soft-boundary" if method == "deep-svdd-soft" else "one-class",
             nu=cfg["soft_nu"], num_epochs=cfg["svdd_epochs"], lr=cfg["lr"], lr_milestones=tuple(cfg["svdd_milestones"]),
             weight_decay=cfg["weight_decay"], batch_size=cfg["batch_size"], random_state=seed, device=device,

@@ -335,3 +335,21 @@ def test_same_seed_same_scores():
     o1 = OCNN(random_state=3, **FAST).fit(X).score_samples(X)
     o2 = OCNN(random_state=3, **FAST).fit(X).score_samples(X)
     assert np.array_equal(o1, o2)
+
+
+def test_pretrain_with_a_fitted_autoencoder_transfers_its_encoder_and_saves(tmp_path):
+    """pretrain=<fitted AutoencoderDetector>: phi starts from that encoder; the model saves and loads."""
+    X = _vectors()
+    ae = AutoencoderDetector(num_epochs=2, verbose=0, batch_size=32).fit(X)
+    est = DeepSVDD(pretrain=ae, num_epochs=0, verbose=0, batch_size=32).fit(X)
+    enc, phi = ae.ae_.encoder.state_dict(), est.net_.phi.state_dict()
+    assert enc.keys() == phi.keys()
+    assert all(torch.equal(enc[k], phi[k]) for k in enc)
+    trained = DeepSVDD(pretrain=ae, num_epochs=2, verbose=0, batch_size=32).fit(X)
+    assert not torch.equal(trained.net_.phi.state_dict()[next(iter(enc))], enc[next(iter(enc))])  # ae untouched,
+    assert all(torch.equal(ae.ae_.encoder.state_dict()[k], enc[k]) for k in enc)                   # phi trained
+    path = tmp_path / "svdd.pt"
+    trained.save(path)
+    assert np.array_equal(DeepSVDD.load(path).score_samples(X), trained.score_samples(X))
+    with pytest.raises(ValueError, match="shape"):
+        DeepSVDD(pretrain=ae, num_epochs=0, verbose=0).fit(np.c_[X, X])
