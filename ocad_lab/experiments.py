@@ -299,7 +299,6 @@ def _fit_and_score_shallow(method, split, cfg, seed):
 
 def _fit_and_score(method, split, cfg, seed, ae, device, verbose):
     """Fit ``method``; return (test labels, anomaly scores on them, device name)."""
-    import copy
 
     X, Xt, yt = split.X_train, split.X_test, split.y_test
     if not METHODS[method].deep:

@@ -1,3 +1,8 @@
+"""Plots shared by the notebooks, one section per notebook.
+
+Each function draws on a matplotlib ``Axes`` it is given (and returns it), so a notebook cell stays short and a
+widget can redraw the same picture. Key artists carry a ``gid`` so tests can find them.
+"""
 
 # ---------------------------------------------------------------------------------------------
 # Notebook 02 (Theorem 3.1): the OC-NN r-objective, score histograms, trajectories, soft boundary

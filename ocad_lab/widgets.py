@@ -1,3 +1,9 @@
+"""The interactive explorers of the notebooks (ipywidgets), one section per notebook.
+
+Each explorer is a widget box whose controls are attributes (``explorer.nu_slider``...) and whose update logic is
+a plain function drawing on matplotlib ``Axes``; unit tests drive it by setting a control's ``.value``. Figures are
+rendered to PNG inside an ``ipywidgets.Output``, so they redraw in JupyterLab, Colab and VS Code alike.
+"""
 
 # ---------------------------------------------------------------------------------------------
 # Notebook 02 (Theorem 3.1): the nu-quantile explorer
