@@ -155,7 +155,7 @@ def _check_resume(out, settings, args, parser):
 
 
 def _write_reproduce_outputs(out, settings, rows):
-    """Write config.json (the union of what this folder holds) and summary.md."""
+    """Write config.json (this invocation's settings; after --force, results.csv may also hold older runs) and summary.md."""
     import json
 
     from . import experiments as ex

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ from .objectives import (
     svdd_one_class_loss,
     svdd_soft_boundary_loss,
 )
-from .training import output_spread, predict_batched, train_epochs, warn_if_collapsed
+from .training import batch_bounds, output_spread, predict_batched, train_epochs, warn_if_collapsed
 
 __all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "load"]
 
@@ -243,7 +244,17 @@ class _NeuralDetector(BaseEstimator):
         est = klass(**_unstore(payload["params"]))
         if device is not None:
             est.device = device
-        est.device_ = est._device()
+        try:
+            est.device_ = est._device()
+        except RuntimeError:
+            if device is not None:
+                raise
+            # Saved with a device this machine lacks (e.g. fitted on a GPU, loaded on a laptop): choose automatically.
+            warnings.warn(f"{path} was saved with device={est.device!r}, which is not available here; "
+                          "loading on the automatically chosen device instead (pass device= to choose).", UserWarning,
+                          stacklevel=2)
+            est.device = None
+            est.device_ = est._device()
         est.input_shape_ = tuple(payload["input_shape"])
         est.offset_ = payload["offset"]
         est.history_ = _unstore(payload["history"])
@@ -348,7 +359,7 @@ class AutoencoderDetector(_NeuralDetector):
         """Train the autoencoder on ``X`` (normal data); ``y`` is ignored."""
         nu = check_nu(self.nu)
         _check_int("num_epochs", self.num_epochs, 0)
-        _check_int("batch_size", self.batch_size, 1)
+        _check_int("batch_size", self.batch_size, 2)  # BatchNorm needs >= 2 samples per batch
         _check_pos("lr", self.lr)
         _nets.make_activation(self.activation)
         Xt = self._begin_fit(X)
@@ -484,7 +495,7 @@ class DeepSVDD(_NeuralDetector):
             raise ValueError(f"Unknown objective {self.objective!r}; choose one of {OBJECTIVES}.")
         nu = check_nu(self.nu)
         _check_int("num_epochs", self.num_epochs, 0)
-        _check_int("batch_size", self.batch_size, 1)
+        _check_int("batch_size", self.batch_size, 2)  # BatchNorm needs >= 2 samples per batch
         _check_int("ae_epochs", self.ae_epochs, 0)
         _check_int("radius_update_every", self.radius_update_every, 1)
         _check_int("warm_up_epochs", self.warm_up_epochs, 0)
@@ -521,10 +532,8 @@ class DeepSVDD(_NeuralDetector):
         # BatchNorm running statistics of phi (e.g. the pretrained ones) are left untouched.
         phi = copy.deepcopy(phi).train()
         total, count = None, 0
-        for i in range(0, len(Xt), self.batch_size):
-            xb = Xt[i : i + self.batch_size]
-            if len(xb) < 2:
-                continue
+        for start, stop in batch_bounds(len(Xt), self.batch_size):  # a lone last sample joins the previous batch
+            xb = Xt[start:stop]
             s = phi(xb).sum(0)
             total = s if total is None else total + s
             count += len(xb)

@@ -119,6 +119,8 @@ def ocnn_r_objective(r, scores, nu):
 def _kth_smallest(values, k: int):
     """The k-th smallest element (1-based) of a 1-D numpy array or tensor."""
     if isinstance(values, torch.Tensor):
+        if values.device.type == "mps":  # kthvalue is missing on MPS in older torch releases
+            return torch.kthvalue(values.reshape(-1).cpu(), k).values.to(values.device)
         return torch.kthvalue(values.reshape(-1), k).values
     return np.partition(np.asarray(values).ravel(), k - 1)[k - 1]
 

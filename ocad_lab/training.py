@@ -23,7 +23,7 @@ COLLAPSE_SPREAD = 1e-3
 
 def output_spread(Z: torch.Tensor) -> float:
     """Std of the outputs across samples, averaged over output dimensions (the collapse diagnostic)."""
-    Z = Z.reshape(len(Z), -1).double()
+    Z = Z.detach().reshape(len(Z), -1).cpu().double()  # on the host: Apple MPS has no float64
     return float(Z.std(dim=0, unbiased=False).mean()) if len(Z) > 1 else 0.0
 
 
@@ -104,6 +104,8 @@ def train_epochs(
         One dict per epoch with keys ``epoch, loss, mean_score, spread, r, seconds``.
     """
     n = len(X)
+    # Statistics are accumulated in float64, except on Apple MPS, which has no float64.
+    acc = torch.float32 if X.device.type == "mps" else torch.float64
     history = []
     bar = tqdm(range(1, num_epochs + 1), desc=desc, disable=not verbose, leave=False)
     for epoch in bar:
@@ -111,7 +113,7 @@ def train_epochs(
         for m in modules:
             m.train()
         perm = torch.randperm(n, generator=generator).to(X.device)
-        loss_sum = torch.zeros((), device=X.device, dtype=torch.float64)
+        loss_sum = torch.zeros((), device=X.device, dtype=acc)
         scores = None
         out_sum = out_sq = None
         for start, stop in batch_bounds(n, batch_size):
@@ -121,13 +123,13 @@ def train_epochs(
             loss.backward()
             optimizer.step()
             with torch.no_grad():
-                loss_sum += loss.detach().double() * len(idx)
+                loss_sum += loss.detach().to(acc) * len(idx)
                 if score is not None:
                     if scores is None:
-                        scores = torch.zeros(n, device=X.device, dtype=torch.float64)
-                    scores[idx] = score.detach().double()
+                        scores = torch.zeros(n, device=X.device, dtype=acc)
+                    scores[idx] = score.detach().to(acc)
                 if out is not None:
-                    o = out.detach().reshape(len(idx), -1).double()
+                    o = out.detach().reshape(len(idx), -1).to(acc)
                     s, q = o.sum(0), (o * o).sum(0)
                     out_sum = s if out_sum is None else out_sum + s
                     out_sq = q if out_sq is None else out_sq + q

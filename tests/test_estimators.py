@@ -353,3 +353,23 @@ def test_pretrain_with_a_fitted_autoencoder_transfers_its_encoder_and_saves(tmp_
     assert np.array_equal(DeepSVDD.load(path).score_samples(X), trained.score_samples(X))
     with pytest.raises(ValueError, match="shape"):
         DeepSVDD(pretrain=ae, num_epochs=0, verbose=0).fit(np.c_[X, X])
+
+
+@pytest.mark.parametrize("klass", [DeepSVDD, AutoencoderDetector])
+def test_batch_size_one_is_refused_clearly(klass):
+    """BatchNorm needs two samples per batch: batch_size=1 is a ValueError that names batch_size."""
+    with pytest.raises(ValueError, match="batch_size"):
+        klass(batch_size=1, num_epochs=1, verbose=0).fit(_vectors())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_model_saved_on_a_gpu_loads_on_a_cpu_machine(tmp_path):
+    """A model saved with device='cuda' loads here on the automatic device, with a warning, and scores the same."""
+    X = _vectors()
+    est = DeepSVDD(**FAST).fit(X)
+    est.device = "cuda"  # as if it had been fitted on a GPU machine
+    est.save(tmp_path / "m.pt")
+    with pytest.warns(UserWarning, match="not available here"):
+        again = DeepSVDD.load(tmp_path / "m.pt")
+    assert again.device_.type == "cpu"
+    assert np.array_equal(again.score_samples(X), est.score_samples(X))
