@@ -21,7 +21,6 @@ OC-SVM this small supervised advantage).
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -35,6 +34,8 @@ from sklearn.neighbors import KernelDensity
 from sklearn.pipeline import Pipeline
 from sklearn.svm import OneClassSVM as _SkOneClassSVM
 from sklearn.utils.validation import check_is_fitted
+
+from .objectives import check_nu
 
 __all__ = [
     "OCSVM",
@@ -77,15 +78,6 @@ def _as_2d(X, name="X"):
             "(e.g. X[np.isfinite(X).all(axis=1)])."
         )
     return X
-
-
-def _check_nu(nu):
-    """Return ``nu`` as a float in (0, 1] or raise a ValueError saying what nu means."""
-    if isinstance(nu, bool) or not isinstance(nu, numbers.Real) or not (0.0 < float(nu) <= 1.0):
-        raise ValueError(
-            f"nu must be a number in (0, 1] (an upper bound on the fraction of training outliers); got {nu!r}."
-        )
-    return float(nu)
 
 
 def _check_features(est, X):
@@ -156,7 +148,7 @@ class OCSVM(_Detector):
 
     def fit(self, X, y=None):
         """Fit on normal (or mostly normal) data ``X``; ``y`` is ignored."""
-        nu = _check_nu(self.nu)
+        nu = check_nu(self.nu)
         X = _as_2d(X)
         # libsvm returns a non-finite rho at exactly nu = 1 (every alpha at its bound); a hair below is the same
         # solution with a defined offset.
@@ -292,7 +284,7 @@ class KernelSVDD(_Detector):
 
     def fit(self, X, y=None):
         """Solve the dual QP on ``X``; ``y`` is ignored."""
-        nu = _check_nu(self.nu)
+        nu = check_nu(self.nu)
         X = _as_2d(X)
         n = len(X)
         C = 1.0 / (nu * n) if self.C is None else float(self.C)
@@ -377,7 +369,7 @@ class KDE(_Detector):
 
     def fit(self, X, y=None):
         """Choose the bandwidth (if None), fit the density on ``X`` and set the threshold."""
-        nu = _check_nu(self.nu)
+        nu = check_nu(self.nu)
         X = _as_2d(X)
         # PCA (unsupervised) is fitted once on the training data; the bandwidth search runs on its codes.
         self.pca_ = _pca().fit(X) if self.pca else None
@@ -440,7 +432,7 @@ class IsolationForest(_Detector):
 
     def fit(self, X, y=None):
         """Grow the forest on ``X`` and set the threshold."""
-        nu = _check_nu(self.nu)
+        nu = check_nu(self.nu)
         X = _as_2d(X)
         self.forest_ = _SkIsolationForest(
             n_estimators=self.n_estimators,
@@ -490,7 +482,7 @@ class CAEOCSVM(_Detector):
 
     def fit(self, X, y=None):
         """Fit (or reuse) the autoencoder, encode ``X`` and fit the OC-SVM on the codes."""
-        _check_nu(self.nu)
+        check_nu(self.nu)
         X = np.asarray(X, dtype=np.float32)
         _as_2d(X)  # validate shape and finiteness; the autoencoder gets the images as they are
         ae = self.autoencoder
@@ -541,7 +533,7 @@ def tune_ocsvm_gamma_on_labelled_holdout(X_train, X_holdout, y_holdout, gammas=N
     dict with ``best_gamma``, ``best_auroc``, ``aurocs`` (gamma -> holdout AUROC) and ``model`` (refitted with
     the best gamma).
     """
-    _check_nu(nu)
+    check_nu(nu)
     X_holdout = _as_2d(X_holdout, "X_holdout")
     y_holdout = np.asarray(y_holdout).ravel()
     if len(y_holdout) != len(X_holdout):

@@ -21,6 +21,7 @@ Two threshold conventions, both exact order statistics (no interpolation):
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -49,13 +50,14 @@ ACTIVATIONS = ("linear", "sigmoid", "relu")
 
 
 def check_nu(nu) -> float:
-    """Return ``nu`` as a float, raising ValueError unless 0 < nu <= 1."""
-    try:
-        value = float(nu)
-    except (TypeError, ValueError):
-        raise ValueError(f"nu must be a number in (0, 1], got {nu!r}.") from None
+    """Return ``nu`` as a float, raising ValueError unless 0 < nu <= 1 (the one nu check of the kit)."""
+    msg = f"nu must be a number in (0, 1] (it bounds the fraction of training outliers), got {nu!r}."
+    # Real numbers only (NumPy scalars included): not bools, strings or None, which float() would half-accept.
+    if isinstance(nu, bool) or not isinstance(nu, numbers.Real):
+        raise ValueError(msg)
+    value = float(nu)
     if not (0.0 < value <= 1.0) or math.isnan(value):
-        raise ValueError(f"nu must lie in (0, 1] (it bounds the fraction of outliers), got {nu!r}.")
+        raise ValueError(msg)
     return value
 
 

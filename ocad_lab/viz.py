@@ -180,7 +180,7 @@ def plot_trajectory(ax, values, target=None, ylabel="r", target_label="target", 
 
 
 def plot_soft_boundary_objective(ax, dist, nu, n_grid=400, rug=True, title=None):
-    """Plot soft-boundary Deep SVDD's Eq. (3) in s = R^2 (network fixed) and mark R^2 from ``soft_boundary_radius``.
+    """Plot soft-boundary Deep SVDD's Eq. (3) in s = R^2 (network fixed) and mark R^2 from ``soft_boundary_radius_sq``.
 
     Parameters
     ----------
@@ -197,7 +197,7 @@ def plot_soft_boundary_objective(ax, dist, nu, n_grid=400, rug=True, title=None)
     matplotlib.axes.Axes
         ``ax``; the minimiser marker has gid ``"minimiser"``.
     """
-    from ocad_lab.objectives import check_nu, soft_boundary_radius
+    from ocad_lab.objectives import check_nu, soft_boundary_radius_sq
 
     nu = check_nu(nu)
     d = _np.asarray(dist, dtype=float).ravel()
@@ -211,10 +211,10 @@ def plot_soft_boundary_objective(ax, dist, nu, n_grid=400, rug=True, title=None)
     grid = _objective_grid(d, n_grid)
     grid = grid[grid >= 0]
     ax.plot(grid, objective(grid), color="C0", lw=2, label=r"$J(R^2)$, Eq. (3), network fixed", gid="objective")
-    s_star = soft_boundary_radius(d, nu) ** 2
+    s_star = float(soft_boundary_radius_sq(d, nu))
     ax.axvline(s_star, color="C3", ls="--", lw=1, gid="quantile_line")
     ax.plot([s_star], [objective(s_star)], "o", color="C3", ms=8, zorder=5, gid="minimiser",
-            label=f"R² from soft_boundary_radius = {s_star:.3g}")
+            label=f"R² from soft_boundary_radius_sq = {s_star:.3g}")
     if rug:
         _rug(ax, d)
     ax.set_xlabel("R² (squared radius)")

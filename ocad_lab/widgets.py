@@ -189,12 +189,13 @@ class OCSVMExplorer(_widgets.VBox):
     def __init__(self, X, nu=0.1, gamma="scale", y=None, kernel="rbf"):
         from matplotlib.figure import Figure
 
-        from ocad_lab.baselines import _as_2d, _check_nu
+        from ocad_lab.baselines import _as_2d
+        from ocad_lab.objectives import check_nu
 
         X = _as_2d(X)
         if X.shape[1] != 2:
             raise ValueError(f"ocsvm_explorer draws 2-D data only; got {X.shape[1]} features.")
-        nu = _check_nu(nu)
+        nu = check_nu(nu)
         if gamma == "scale":
             gamma = 1.0 / (X.shape[1] * X.var())
         self.X, self.y, self.kernel = X, y, kernel
@@ -712,15 +713,13 @@ def soft_boundary_stats(dist_train, nu, dist_test=None, y_test=None):
         ``nu``, ``R2``, ``outside`` (fraction of training points with d > R²), ``on_or_outside`` (d ≥ R²) and,
         with test data, ``anomalies_outside`` and ``normals_outside``.
     """
-    from ocad_lab.objectives import check_nu, soft_boundary_radius
+    from ocad_lab.objectives import check_nu, soft_boundary_radius_sq
 
     nu = check_nu(nu)
     d = _np.asarray(dist_train, dtype=float).ravel()
     if d.size == 0 or not _np.all(_np.isfinite(d)):
         raise ValueError("dist_train must be a non-empty array of finite squared distances.")
-    r2 = soft_boundary_radius(d, nu) ** 2
-    if r2 > 0:  # R^2 is one of the distances; snap to it so sqrt-then-square rounding cannot move the boundary point
-        r2 = float(d[_np.argmin(_np.abs(d - r2))])
+    r2 = float(soft_boundary_radius_sq(d, nu))  # exactly one of the distances: the boundary point compares equal
     out = {"nu": nu, "R2": r2, "outside": float(_np.mean(d > r2)), "on_or_outside": float(_np.mean(d >= r2))}
     if dist_test is not None and y_test is not None:
         dt, yt = _np.asarray(dist_test, dtype=float).ravel(), _np.asarray(y_test).ravel()
