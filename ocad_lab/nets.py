@@ -96,6 +96,20 @@ class MLPDecoder(nn.Module):
         return self.net(z)
 
 
+# On the CPU, a conv net whose every layer has at least this many channels computes on channels-last (NHWC)
+# tensors: oneDNN then skips the layout conversions around each convolution. Measured on 2 cores
+# (benchmarks/bench_training.py): LeNet-CIFAR-10 (32, 64, 128 channels) trains about 25 % faster per batch; the
+# narrow LeNet-MNIST (8, 4 channels) did not gain, so it keeps the default layout. Values are the same either way.
+CHANNELS_LAST_MIN_WIDTH = 16
+
+
+def to_compute_layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """``x`` in channels-last layout when ``channels_last`` and on the CPU, else unchanged (same values)."""
+    if channels_last and x.device.type == "cpu" and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
 class ConvEncoder(nn.Module):
     """LeNet-type encoder: per module conv -> BatchNorm -> activation -> 2x2 max-pool; then a dense layer.
 
@@ -134,10 +148,11 @@ class ConvEncoder(nn.Module):
         self.features = nn.Sequential(*mods)
         self.out_shape = (prev, h, w)
         self.fc = nn.Linear(prev * h * w, self.rep_dim, bias=bias)  # bias=False (Prop. 2)
+        self.channels_last = min(channels) >= CHANNELS_LAST_MIN_WIDTH
 
     def forward(self, x):
         """Map (N, C, H, W) images to (N, rep_dim) representations."""
-        return self.fc(self.features(x).flatten(1))
+        return self.fc(self.features(to_compute_layout(x, self.channels_last)).flatten(1))
 
 
 def _up_geometry(size_in, size_out, k):
@@ -185,10 +200,11 @@ class ConvDecoder(nn.Module):
             blocks.append(nn.Sequential(*layers))
             size = target
         self.blocks = nn.ModuleList(blocks)
+        self.channels_last = encoder.channels_last
 
     def forward(self, z):
         """Map (N, rep_dim) codes to (N, C, H, W) reconstructions."""
-        x = self.act0(self.fc(z).view(-1, *self.start_shape))
+        x = self.act0(to_compute_layout(self.fc(z).view(-1, *self.start_shape), self.channels_last))
         for block in self.blocks:
             x = block(x)
         return x

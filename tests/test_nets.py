@@ -117,3 +117,25 @@ def test_ocnn_head_is_eq3_network():
     assert head.V.bias is None
     expected = 0.5 * (head.w**2).sum() + 0.5 * (head.V.weight**2).sum()
     assert torch.allclose(head.regularizer(), expected)
+
+
+def test_wide_conv_nets_compute_channels_last_on_cpu_with_the_same_values():
+    """LeNet-CIFAR-10 (>= 16 channels) computes in NHWC on the CPU, LeNet-MNIST does not; the outputs agree."""
+    assert nets.lenet_cifar10().channels_last and not nets.lenet_mnist().channels_last
+    torch.manual_seed(0)
+    ae = nets.build_autoencoder("cifar10", (3, 32, 32)).eval()
+    seen = []
+    hook = ae.encoder.features[0].register_forward_pre_hook(
+        lambda m, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+    x = torch.rand(6, 3, 32, 32)
+    with torch.no_grad():
+        z_nhwc, y_nhwc = ae.encoder(x), ae(x)
+        ae.encoder.channels_last = ae.decoder.channels_last = False
+        z_nchw, y_nchw = ae.encoder(x), ae(x)
+    hook.remove()
+    assert seen == [True, True, False, False]  # the first conv really received NHWC input, then NCHW
+    torch.testing.assert_close(z_nhwc, z_nchw, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(y_nhwc, y_nchw, rtol=1e-5, atol=1e-6)
+    # the layout switch applies to 4-d CPU tensors only
+    v = torch.rand(3, 5)
+    assert nets.to_compute_layout(v, True) is v
