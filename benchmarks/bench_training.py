@@ -214,12 +214,14 @@ class ReferenceMnistDecoder(nn.Module):
 
 def reference_net(kind: str, name: str, shape) -> nn.Module:
     """The reference code's net: the kit's LeNet encoder with the activation before the pooling (the reference's
-    order; the kit pools first, which gives the same values), and for ``kind="ae"`` the reference MNIST decoder."""
+    order; the kit pools first, which gives the same values) in the default memory layout, and for ``kind="ae"``
+    the reference MNIST decoder."""
     enc = nets.build_encoder(name, shape)
     mods = list(enc.features)
     for i in range(0, len(mods), 4):  # conv, BN, pool, act -> conv, BN, act, pool
         mods[i + 2], mods[i + 3] = mods[i + 3], mods[i + 2]
     enc.features = nn.Sequential(*mods)
+    enc.channels_last = False  # the reference computes in PyTorch's default (NCHW) layout
     if kind != "ae":
         return enc
     if name != "mnist":
