@@ -6,7 +6,7 @@ Usage::
     python benchmarks/bench_training.py --repeats 3                              # median of 3 runs (~6 min)
     python benchmarks/bench_training.py --quick                                  # 2,000 images, ~1-2 min
     python benchmarks/bench_training.py --variants                               # also time candidate speed-ups
-    pip install torchvision && python benchmarks/bench_training.py               # reference with torchvision's transforms
+    python benchmarks/bench_training.py   # with torchvision importable: the reference uses torchvision's own transforms
     python benchmarks/bench_training.py --tiny                                   # 2 small batches (smoke test)
 
 Rows (batch 200, Adam, lr 1e-4):
@@ -168,7 +168,7 @@ class PerSampleImages(torch.utils.data.Dataset):
 
     def __init__(self, images: np.ndarray, lo: float, hi: float, normal_class: int = 0):
         imgs = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
-        self.images, self.lo, self.hi = torch.from_numpy(np.ascontiguousarray(imgs)), lo, hi
+        self.images = torch.from_numpy(np.ascontiguousarray(imgs))
         grey = self.images.ndim == 3
         labels = [normal_class] * len(imgs)
         self.targets = torch.tensor(labels) if grey else labels
