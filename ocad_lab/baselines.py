@@ -24,7 +24,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin
+import copy
+from numbers import Integral, Real
+
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest as _SkIsolationForest
 from sklearn.metrics import roc_auc_score
@@ -33,9 +37,11 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KernelDensity
 from sklearn.pipeline import Pipeline
 from sklearn.svm import OneClassSVM as _SkOneClassSVM
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .objectives import check_nu
+from .validation import ParamValidationMixin, check_X
 
 __all__ = [
     "OCSVM",
@@ -57,39 +63,19 @@ PAPER_KDE_BANDWIDTHS = tuple(2.0 ** np.arange(0.5, 5.01, 0.5))
 
 # ----------------------------------------------------------------------------------------------- validation
 def _as_2d(X, name="X"):
-    """Return ``X`` as a finite float64 (N, D) array, flattening images; raise ValueError otherwise."""
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a numeric array; got {type(X).__name__} ({err}).") from None
-    if X.ndim in (3, 4):  # images (N, H, W) or (N, C, H, W)
-        X = X.reshape(len(X), -1)
-    if X.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D (n_samples, n_features) or images (N, H, W) / (N, C, H, W); got shape {X.shape}. "
-            "For a single sample use X[None, :]."
-        )
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); pass at least one sample with one feature.")
-    if not np.isfinite(X).all():
-        n_bad = int((~np.isfinite(X)).any(axis=1).sum())
-        raise ValueError(
-            f"{name} contains NaN or infinite values in {n_bad} row(s); remove or impute them first "
-            "(e.g. X[np.isfinite(X).all(axis=1)])."
-        )
-    return X
+    """``X`` as a finite float64 (N, D) array, images flattened (a thin alias of the kit's one input check)."""
+    return check_X(None, X, reset=True, flatten=True, dtype=np.float64, name=name)
 
 
 def _check_features(est, X):
     """Validate ``X`` for scoring: fitted estimator, same number of features as in ``fit``."""
     check_is_fitted(est, "offset_")
-    X = _as_2d(X)
-    if X.shape[1] != est.n_features_in_:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but {type(est).__name__} was fitted with {est.n_features_in_} "
-            "features; score data with the same shape and preprocessing as the training data."
-        )
-    return X
+    return check_X(est, X, reset=False, flatten=True, dtype=np.float64)
+
+
+_NU = Interval(Real, 0, 1, closed="right")
+_POS = Interval(Real, 0, None, closed="neither")  # > 0 and finite
+_GAMMA = [StrOptions({"scale", "auto"}), _POS]
 
 
 def _pca():
@@ -97,8 +83,17 @@ def _pca():
     return PCA(n_components=0.95, svd_solver="full")
 
 
-class _Detector(OutlierMixin, BaseEstimator):
-    """Shared decision_function / predict for detectors that define score_samples and offset_."""
+class _Detector(ParamValidationMixin, OutlierMixin, BaseEstimator):
+    """Shared decision_function / predict for detectors that define score_samples and offset_.
+
+    Settings are declared in ``_parameter_constraints`` and checked before any work (``_fit_context``); ``X`` is
+    checked by :func:`ocad_lab.validation.check_X` (flattened to (N, D), float64).
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
 
     def decision_function(self, X):
         """Return ``score_samples(X) - offset_``: negative means anomalous."""
@@ -139,6 +134,14 @@ class OCSVM(_Detector):
     n_features_in_ : int
     """
 
+    _parameter_constraints = {
+        "kernel": [StrOptions({"rbf", "linear", "poly", "sigmoid"})],
+        "nu": [_NU],
+        "gamma": _GAMMA,
+        "pca": ["boolean"],
+        "tol": [_POS],
+    }
+
     def __init__(self, kernel="rbf", nu=0.1, gamma="scale", pca=False, tol=1e-3):
         self.kernel = kernel
         self.nu = nu
@@ -146,10 +149,11 @@ class OCSVM(_Detector):
         self.pca = pca
         self.tol = tol
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit on normal (or mostly normal) data ``X``; ``y`` is ignored."""
         nu = check_nu(self.nu)
-        X = _as_2d(X)
+        X = check_X(self, X, reset=True, flatten=True, dtype=np.float64)
         # libsvm returns a non-finite rho at exactly nu = 1 (every alpha at its bound); a hair below is the same
         # solution with a defined offset.
         svm = _SkOneClassSVM(kernel=self.kernel, nu=min(nu, 1.0 - 1e-9), gamma=self.gamma, tol=self.tol)
@@ -159,7 +163,6 @@ class OCSVM(_Detector):
         self.pca_ = self.model_.named_steps["pca"] if self.pca else None
         self.support_ = svm.support_
         self.offset_ = float(svm.offset_[0])
-        self.n_features_in_ = X.shape[1]
         return self
 
     def score_samples(self, X):
@@ -258,6 +261,14 @@ class KernelSVDD(_Detector):
     n_iter_ : int
     """
 
+    _parameter_constraints = {
+        "kernel": [StrOptions({"rbf", "linear", "poly"}), callable],
+        "nu": [_NU],
+        "gamma": _GAMMA,
+        "C": [_POS, None],
+        "tol": [_POS],
+    }
+
     def __init__(self, kernel="rbf", nu=0.1, gamma="scale", C=None, tol=1e-6):
         self.kernel = kernel
         self.nu = nu
@@ -282,10 +293,11 @@ class KernelSVDD(_Detector):
             return pairwise_kernels(A, B, metric="linear")
         return pairwise_kernels(A, B, metric=self.kernel, gamma=self._gamma_)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Solve the dual QP on ``X``; ``y`` is ignored."""
         nu = check_nu(self.nu)
-        X = _as_2d(X)
+        X = check_X(self, X, reset=True, flatten=True, dtype=np.float64)
         n = len(X)
         C = 1.0 / (nu * n) if self.C is None else float(self.C)
         if C < 1.0 / n:
@@ -312,7 +324,6 @@ class KernelSVDD(_Detector):
         self.radius_ = float(np.sqrt(max(R2, 0.0)))
         self.offset_ = -R2
         self.center_ = alpha @ X if self.kernel == "linear" else None
-        self.n_features_in_ = X.shape[1]
         return self
 
     def dist2(self, X):
@@ -360,6 +371,14 @@ class KDE(_Detector):
     offset_ : float, the nu-quantile of the training log-densities
     """
 
+    _parameter_constraints = {
+        "bandwidth": [_POS, None],
+        "bandwidths": ["array-like", None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "pca": ["boolean"],
+        "nu": [_NU],
+    }
+
     def __init__(self, bandwidth=None, bandwidths=None, cv=5, pca=False, nu=0.1):
         self.bandwidth = bandwidth
         self.bandwidths = bandwidths
@@ -367,34 +386,45 @@ class KDE(_Detector):
         self.pca = pca
         self.nu = nu
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Choose the bandwidth (if None), fit the density on ``X`` and set the threshold."""
         nu = check_nu(self.nu)
-        X = _as_2d(X)
+        if self.bandwidth is None and self.bandwidths is not None:
+            try:
+                grid = np.asarray(self.bandwidths, dtype=float).ravel()
+            except (TypeError, ValueError):
+                raise TypeError(f"bandwidths must be a sequence of positive numbers; got {self.bandwidths!r}.") from None
+            if grid.size == 0 or not np.isfinite(grid).all() or (grid <= 0).any():
+                raise ValueError(f"bandwidths must be positive finite numbers; got {self.bandwidths!r}.")
+        X = check_X(self, X, reset=True, flatten=True, dtype=np.float64, min_samples=2)
         # PCA (unsupervised) is fitted once on the training data; the bandwidth search runs on its codes.
         self.pca_ = _pca().fit(X) if self.pca else None
         Z = self.pca_.transform(X) if self.pca else X
         self.cv_results_ = None
         if self.bandwidth is None:
-            grid = np.asarray(PAPER_KDE_BANDWIDTHS if self.bandwidths is None else self.bandwidths, dtype=float)
-            if grid.size == 0 or (grid <= 0).any():
-                raise ValueError(f"bandwidths must be positive numbers; got {grid!r}.")
+            grid = np.asarray(PAPER_KDE_BANDWIDTHS if self.bandwidths is None else self.bandwidths, dtype=float).ravel()
             # KernelDensity.score is the total held-out log-likelihood: GridSearchCV maximises it.
             search = GridSearchCV(KernelDensity(kernel="gaussian"), {"bandwidth": grid}, cv=min(self.cv, len(X)))
             search.fit(Z)
             self.bandwidth_ = float(search.best_params_["bandwidth"])
             self.cv_results_ = search.cv_results_
             if len(grid) > 1 and self.bandwidth_ in (grid.min(), grid.max()):
+                edge = "smallest" if self.bandwidth_ == grid.min() else "largest"
                 warnings.warn(
-                    f"KDE: the best bandwidth {self.bandwidth_:.3g} is at the edge of the grid "
-                    f"[{grid.min():.3g}, {grid.max():.3g}]; pass a wider `bandwidths` grid.",
-                    stacklevel=2,
+                    f"KDE: the cross-validated log-likelihood is highest at the {edge} bandwidth of the grid, "
+                    f"h = {self.bandwidth_:.3g} (grid [{grid.min():.3g}, {grid.max():.3g}]): the likelihood-optimal "
+                    f"bandwidth lies at or beyond that edge. That is not a reason to widen the grid: the bandwidth "
+                    "that best predicts held-out normal data is not the one that best separates anomalies (a small "
+                    "h scores every point by its nearest training points, a large h smooths the density toward one "
+                    "blob), and on image data a wider grid has made detection much worse. Keep the grid, or compare "
+                    "detection quality (e.g. AUROC on labelled validation data, reported as such) before changing it.",
+                    stacklevel=3,
                 )
         else:
             self.bandwidth_ = float(self.bandwidth)
         kde = KernelDensity(kernel="gaussian", bandwidth=self.bandwidth_).fit(Z)
         self.model_ = Pipeline([("pca", self.pca_), ("kde", kde)]) if self.pca else kde
-        self.n_features_in_ = X.shape[1]
         self.offset_ = float(np.quantile(self.model_.score_samples(X), nu))
         return self
 
@@ -423,6 +453,14 @@ class IsolationForest(_Detector):
     offset_ : float, the nu-quantile of the training scores
     """
 
+    _parameter_constraints = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_samples": [Interval(Integral, 1, None, closed="left")],
+        "pca": ["boolean"],
+        "nu": [_NU],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, n_estimators=100, max_samples=256, pca=False, nu=0.1, random_state=0):
         self.n_estimators = n_estimators
         self.max_samples = max_samples
@@ -430,10 +468,11 @@ class IsolationForest(_Detector):
         self.nu = nu
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Grow the forest on ``X`` and set the threshold."""
         nu = check_nu(self.nu)
-        X = _as_2d(X)
+        X = check_X(self, X, reset=True, flatten=True, dtype=np.float64)
         self.forest_ = _SkIsolationForest(
             n_estimators=self.n_estimators,
             max_samples=min(int(self.max_samples), len(X)),  # sklearn warns when asked for more than it has
@@ -442,7 +481,6 @@ class IsolationForest(_Detector):
         self.model_ = Pipeline([("pca", _pca()), ("iforest", self.forest_)]) if self.pca else self.forest_
         self.model_.fit(X)
         self.pca_ = self.model_.named_steps["pca"] if self.pca else None
-        self.n_features_in_ = X.shape[1]
         self.offset_ = float(np.quantile(self.model_.score_samples(X), nu))
         return self
 
@@ -472,6 +510,15 @@ class CAEOCSVM(_Detector):
     offset_ : float
     """
 
+    _parameter_constraints = {
+        "autoencoder": [None, HasMethods(["fit", "transform"])],
+        "kernel": [StrOptions({"rbf", "linear", "poly", "sigmoid"})],
+        "nu": [_NU],
+        "gamma": _GAMMA,
+        "tol": [_POS],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+    }
+
     def __init__(self, autoencoder=None, kernel="rbf", nu=0.1, gamma="scale", tol=1e-3, random_state=0):
         self.autoencoder = autoencoder
         self.kernel = kernel
@@ -480,22 +527,29 @@ class CAEOCSVM(_Detector):
         self.tol = tol
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit (or reuse) the autoencoder, encode ``X`` and fit the OC-SVM on the codes."""
+        """Fit a copy of the autoencoder (or copy a fitted one), encode ``X`` and fit the OC-SVM on the codes.
+
+        The autoencoder passed in is never trained or changed: an unfitted one is cloned
+        (:func:`sklearn.base.clone`) and the clone is fitted; a fitted one is deep-copied.
+        """
         check_nu(self.nu)
-        X = np.asarray(X, dtype=np.float32)
-        _as_2d(X)  # validate shape and finiteness; the autoencoder gets the images as they are
+        check_X(self, X, reset=True, flatten=True, min_samples=2)  # the autoencoder gets the images as they are
         ae = self.autoencoder
         if ae is None:
             from ocad_lab.estimators import AutoencoderDetector
 
-            ae = AutoencoderDetector(random_state=self.random_state, verbose=0)
-        if getattr(ae, "ae_", None) is None:  # not fitted yet: train it on X (reconstruction loss)
-            ae = ae.fit(X)
+            ae = AutoencoderDetector(random_state=self.random_state, verbose=0).fit(X)
+        else:
+            try:
+                check_is_fitted(ae)
+                ae = copy.deepcopy(ae)
+            except NotFittedError:  # not fitted yet: train a clone of it on X (reconstruction loss)
+                ae = clone(ae).fit(X)
         self.autoencoder_ = ae
         self.ocsvm_ = OCSVM(kernel=self.kernel, nu=self.nu, gamma=self.gamma, tol=self.tol).fit(self._encode(X))
         self.offset_ = self.ocsvm_.offset_
-        self.n_features_in_ = _as_2d(X).shape[1]
         return self
 
     def _encode(self, X):
@@ -506,8 +560,6 @@ class CAEOCSVM(_Detector):
 
     def score_samples(self, X):
         """Return the OC-SVM score of the encoder features: higher means more normal."""
-        check_is_fitted(self, "offset_")
-        X = np.asarray(X, dtype=np.float32)
         _check_features(self, X)
         return self.ocsvm_.score_samples(self._encode(X))
 

@@ -1,103 +1,118 @@
 """scikit-learn-style detectors: :class:`OCNN`, :class:`DeepSVDD` and :class:`AutoencoderDetector`.
 
-Signs follow scikit-learn's OneClassSVM (see DESIGN.md):
+Signs follow scikit-learn's OneClassSVM (the kit's convention for every detector; see the README):
 
 * ``score_samples(X)``: higher = more normal;
 * ``decision_function(X) = score_samples(X) - offset_``: negative = anomalous;
-* ``predict(X)``: +1 normal, -1 anomaly (``decision_function >= 0`` is normal).
+* ``predict(X)``: +1 normal, -1 anomaly (``decision_function >= 0`` is normal);
+* metrics take anomaly scores, ``-decision_function(X)``, with anomaly label 1.
 
 OC-NN: ``score_samples`` = y_hat = <w, g(V x)>, ``offset_`` = r, so ``decision_function`` = S = y_hat - r.
-Deep SVDD: ``score_samples`` = -||phi(x) - c||^2; ``offset_`` = -R^2 (soft-boundary), or for one-class the
-(1 - nu)-quantile of the training distances, negated (a threshold for ``predict`` only).
-Autoencoder: ``score_samples`` = -(mean squared reconstruction error); ``offset_`` puts a fraction
-``nu`` of the training points below 0.
+Deep SVDD: ``score_samples`` = -||phi(x) - c||^2; ``radius_`` = R (soft-boundary, Prop. 4) and ``offset_`` minus a
+threshold just above R^2 (one-class: above the (1 - nu)-quantile of the training distances), halfway to the next
+training distance, so that ``predict`` does not flip under rounding noise.
+Autoencoder: ``score_samples`` = -(mean squared reconstruction error); ``offset_`` flags a fraction of at most
+``nu`` of the training points.
 
-Inputs: vectors (N, d), or images (N, C, H, W) / (N, H, W) (a channel axis is added).
+Inputs (checked by :func:`ocad_lab.validation.check_X`): vectors (N, d), or images (N, C, H, W) / (N, H, W)
+(a channel axis is added); NumPy channels-last images (N, H, W, C) are transposed with a warning.
+Every setting is checked before any work (declared ``_parameter_constraints``); training stops with
+:class:`~ocad_lab.training.TrainingDiverged` when the loss or the outputs stop being finite or grow by orders of
+magnitude. ``fit`` never reseeds the caller's global RNGs (``random_state`` drives private generators).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import math
-import numbers
+import os
+import pickle
+import tempfile
 import warnings
+import zipfile
+from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from . import nets as _nets
-from .config import get_device, set_seed
+from .config import get_device
 from .objectives import (
     ACTIVATIONS as OCNN_ACTIVATIONS,
     check_nu,
     ocnn_head_loss,
     ocnn_quantile_r,
+    score_threshold,
     soft_boundary_radius,
     soft_boundary_radius_sq,
     svdd_distances,
     svdd_one_class_loss,
     svdd_soft_boundary_loss,
+    svdd_threshold_sq,
 )
-from .training import batch_bounds, output_spread, predict_batched, train_epochs, warn_if_collapsed
+from .training import TrainingDiverged, batch_bounds, output_spread, predict_batched, train_epochs, warn_if_collapsed
+from .validation import ParamValidationMixin, check_finite_setting, check_X
 
-__all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "load"]
+__all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "CheckpointError", "load"]
 
 OBJECTIVES = ("one-class", "soft-boundary")
 _SCORE_BATCH = 4096
+_CHECKPOINT_FORMAT = "ocad_lab-checkpoint"
+_CHECKPOINT_KEYS = {"class", "params", "input_shape", "offset", "history", "metadata", "state"}
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable, trusted ocad_lab checkpoint (or a checkpoint that cannot be written)."""
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# input checks
+# settings shared by the estimators (declared constraints, checked by sklearn's machinery before any work)
 # ----------------------------------------------------------------------------------------------------------------
-def _as_array(X) -> np.ndarray:
-    """X as a float32 NumPy array (accepts array-likes and torch tensors)."""
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
+_POS = Interval(Real, 0, None, closed="neither")  # > 0 and finite (Interval refuses inf and NaN)
+_NONNEG = Interval(Real, 0, None, closed="left")  # >= 0 and finite
+_FINITE = Interval(Real, None, None, closed="neither")
+_NU = Interval(Real, 0, 1, closed="right")
+_COUNT0 = Interval(Integral, 0, None, closed="left")
+_COUNT1 = Interval(Integral, 1, None, closed="left")
+_SEED = [Interval(Integral, 0, 2**63 - 1, closed="both"), None]
+_DEVICE = [str, torch.device, None]
+
+
+def _check_milestones(ms, name="lr_milestones"):
+    """Milestones as a sorted tuple of positive ints."""
     try:
-        arr = np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"X must be a numeric array, got {type(X).__name__}: {err}") from None
-    return arr
+        out = tuple(int(m) for m in ms)
+        ok = all(float(m) == int(m) for m in ms)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of epoch numbers, got {ms!r}.") from None
+    if not ok or any(m < 1 for m in out):
+        raise ValueError(f"{name} must be positive whole epoch numbers, e.g. (50,), got {ms!r}.")
+    return tuple(sorted(out))
 
 
-def check_input(X, fitted_shape=None, min_samples=2) -> np.ndarray:
-    """Validate ``X`` and return it as float32 (N, d) or (N, C, H, W); raise a ValueError saying what to fix."""
-    arr = _as_array(X)
-    if arr.ndim not in (2, 3, 4):
-        raise ValueError(
-            f"X must be vectors (N, d) or images (N, H, W) / (N, C, H, W); got an array with {arr.ndim} "
-            f"dimension(s) and shape {arr.shape}. For a single sample use X[None]."
-        )
-    if arr.ndim == 3:
-        arr = arr[:, None]
-    if len(arr) < min_samples:
-        raise ValueError(f"X needs at least {min_samples} sample(s), got {len(arr)}.")
-    if not np.isfinite(arr).all():
-        raise ValueError("X contains NaN or infinite values; remove or impute them before fitting/scoring.")
-    if fitted_shape is not None and tuple(arr.shape[1:]) != tuple(fitted_shape):
-        raise ValueError(
-            f"X has samples of shape {tuple(arr.shape[1:])} but the model was fitted on samples of shape "
-            f"{tuple(fitted_shape)}."
-        )
-    return arr
+def _seed_of(random_state) -> int:
+    """The integer seed of ``random_state`` (None: a fresh one from the OS, without touching any global RNG)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (2**63))
+    return int(random_state)
 
 
-def _check_int(name, value, minimum):
-    """Raise ValueError unless ``value`` is an int >= minimum."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
+@contextlib.contextmanager
+def _private_rng(seed: int):
+    """Seed torch's CPU generator for module initialisation inside a fork, so the caller's RNG state is restored.
 
-
-def _check_pos(name, value):
-    """Raise ValueError unless ``value`` is a positive finite number."""
-    if not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    return float(value)
+    Modules are built on the CPU (then moved to the device), so only the CPU generator is used; NumPy's and
+    Python's global generators are never touched.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        yield
 
 
 def _storable(v):
@@ -154,10 +169,21 @@ class SVDDNet(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------
 # shared base
 # ----------------------------------------------------------------------------------------------------------------
-class _NeuralDetector(BaseEstimator):
-    """Shared plumbing: input checks, device, sign conventions, save/load."""
+class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, BaseEstimator):
+    """Shared plumbing: settings and input checks, private seeding, device, sign conventions, save/load.
+
+    Subclasses implement ``_fit(X, generator)`` (X already checked), ``_extra_checks()`` (settings the declared
+    constraints cannot express), ``score_samples``, ``transform``, ``_state`` and ``_restore``.
+    """
 
     _fitted_attr = "offset_"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform() returns the nets' float32 representations (the nets compute in float32).
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.allow_nan = False
+        return tags
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def _device(self):
@@ -166,7 +192,10 @@ class _NeuralDetector(BaseEstimator):
 
     def _tensor(self, arr: np.ndarray) -> torch.Tensor:
         """Move an array to the fitted/selected device."""
-        return torch.from_numpy(np.ascontiguousarray(arr)).to(self.device_)
+        arr = np.ascontiguousarray(arr)
+        if not arr.flags.writeable:  # e.g. a read-only memmap: torch wants writable memory
+            arr = arr.copy()
+        return torch.from_numpy(arr).to(self.device_)
 
     def _check_fitted(self):
         """Raise NotFittedError before ``fit``."""
@@ -175,16 +204,44 @@ class _NeuralDetector(BaseEstimator):
     def _prepare(self, X) -> torch.Tensor:
         """Checked input for scoring, as a tensor on the device."""
         self._check_fitted()
-        return self._tensor(check_input(X, fitted_shape=self.input_shape_, min_samples=1))
+        return self._tensor(check_X(self, X, reset=False, min_samples=1))
 
-    def _begin_fit(self, X):
-        """Validate X, seed everything, pick the device; return X as a device tensor."""
-        arr = check_input(X, min_samples=2)
-        set_seed(self.random_state)
+    def _extra_checks(self):
+        """Settings beyond the declared constraints; returns nu as a float."""
+        return check_nu(self.nu)
+
+    def _check_finite_result(self, values, what="training scores"):
+        """TrainingDiverged when the fitted model's training scores are not finite (last line of defence)."""
+        v = values.detach() if isinstance(values, torch.Tensor) else torch.as_tensor(values)
+        if not bool(torch.isfinite(v).all()):
+            raise TrainingDiverged(
+                f"{type(self).__name__} diverged: its {what} after training are NaN or infinite. Lower the learning "
+                f"rate lr (now {self.lr:g}) or weight decay, and scale the inputs to [0, 1] (ocad_lab.data.preprocess).")
+
+    # -- fit -------------------------------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train on ``X`` (normal, or mostly normal, data); ``y`` is ignored.
+
+        Every setting is checked first; the network is initialised and the batches are drawn from private
+        generators seeded by ``random_state``, so the caller's NumPy, Python and torch RNGs are left as they were.
+
+        Raises
+        ------
+        sklearn.utils._param_validation.InvalidParameterError (a ValueError and TypeError)
+            A setting outside its range or of the wrong type.
+        ValueError, TypeError
+            Bad ``X`` (see :func:`ocad_lab.validation.check_X`).
+        ocad_lab.training.TrainingDiverged
+            The loss or the outputs became non-finite, or the loss grew by orders of magnitude.
+        """
+        nu = self._extra_checks()
+        arr = check_X(self, X, reset=True, min_samples=2)
         self.device_ = self._device()
-        self.input_shape_ = tuple(int(s) for s in arr.shape[1:])
-        self._generator = torch.Generator().manual_seed(int(self.random_state or 0))
-        return self._tensor(arr)
+        seed = _seed_of(self.random_state)
+        with _private_rng(seed):
+            self._fit(self._tensor(arr), torch.Generator().manual_seed(seed), nu)
+        return self
 
     # -- sklearn API -----------------------------------------------------------------------------------------
     def decision_function(self, X):
@@ -209,39 +266,70 @@ class _NeuralDetector(BaseEstimator):
         raise NotImplementedError
 
     def save(self, path, metadata=None):
-        """Save weights and every setting needed to score again.
+        """Save weights and every setting needed to score again, atomically.
+
+        The checkpoint is written to a temporary file in the same folder, then moved over ``path`` with
+        ``os.replace``: a save that fails (or is interrupted) leaves a previous file at ``path`` as it was.
 
         Parameters
         ----------
         path : str or path-like
         metadata : dict, optional
-            Extra primitives/arrays to keep with the model, e.g. preprocessing constants
+            Extra numbers, strings, lists, dicts and arrays to keep with the model, e.g. preprocessing constants
             ``{"lo": lo, "hi": hi}``; restored as ``metadata_``.
+
+        Raises
+        ------
+        CheckpointError
+            ``metadata`` holds something other than those plain values (it could not be loaded safely).
         """
         self._check_fitted()
         params = self.get_params(deep=False)
         for k, v in params.items():
             if isinstance(v, (nn.Module, BaseEstimator)):
                 params[k] = None  # the fitted module itself is stored in the state below
+            elif isinstance(v, torch.device):
+                params[k] = str(v)
+        meta = metadata if metadata is not None else getattr(self, "metadata_", None)
+        _check_storable(meta, "metadata")
         payload = {
+            "format": _CHECKPOINT_FORMAT,
+            "version": 1,
             "class": type(self).__name__,
             "params": _storable(params),
             "input_shape": list(self.input_shape_),
             "offset": float(self.offset_),
             "history": _storable(self.history_),
-            "metadata": _storable(metadata if metadata is not None else getattr(self, "metadata_", None)),
+            "metadata": _storable(meta),
             "state": self._state(),
         }
-        torch.save(payload, path)
+        _atomic_torch_save(payload, path)
 
     @classmethod
     def load(cls, path, device=None):
-        """Load a model written by :meth:`save` (read with ``torch.load(weights_only=True)``)."""
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        """Load a model written by :meth:`save` (read with ``torch.load(weights_only=True)``: nothing is executed).
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        CheckpointError
+            The file is empty, truncated, not an ocad_lab checkpoint, or holds objects other than tensors and
+            plain values (it is not trusted and nothing in it was run).
+        """
+        payload = _read_checkpoint(path)
         klass = _CLASSES.get(payload.get("class"))
-        if klass is None or (cls is not _NeuralDetector and klass is not cls):
-            raise ValueError(f"{path} holds a {payload.get('class')!r} model, not a {cls.__name__}.")
-        est = klass(**_unstore(payload["params"]))
+        if klass is None:
+            raise CheckpointError(f"{path} is not an ocad_lab checkpoint: it names the model class "
+                                  f"{payload.get('class')!r}; expected one of {sorted(_CLASSES)}.")
+        if cls is not _NeuralDetector and klass is not cls:
+            raise CheckpointError(f"{path} holds a {payload.get('class')!r} model, not a {cls.__name__}; "
+                                  f"load it with ocad_lab.estimators.load(path) or {payload.get('class')}.load(path).")
+        try:
+            est = klass(**_unstore(payload["params"]))
+        except TypeError as err:
+            raise CheckpointError(f"{path} is not an ocad_lab checkpoint this version can read (its settings do "
+                                  f"not match {klass.__name__}: {err}). Re-create it with est.save(path).") from None
         if device is not None:
             est.device = device
         try:
@@ -255,12 +343,94 @@ class _NeuralDetector(BaseEstimator):
                           stacklevel=2)
             est.device = None
             est.device_ = est._device()
-        est.input_shape_ = tuple(payload["input_shape"])
-        est.offset_ = payload["offset"]
-        est.history_ = _unstore(payload["history"])
-        est.metadata_ = _unstore(payload["metadata"])
-        est._restore(payload["state"])
+        try:
+            est.input_shape_ = tuple(int(v) for v in payload["input_shape"])
+            est.n_features_in_ = int(np.prod(est.input_shape_))
+            est.offset_ = float(payload["offset"])
+            est.history_ = _unstore(payload["history"])
+            est.metadata_ = _unstore(payload["metadata"])
+            est._restore(payload["state"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
+            raise CheckpointError(f"{path} is not a valid ocad_lab checkpoint: its model state does not fit a "
+                                  f"{klass.__name__} ({type(err).__name__}). Re-create it with est.save(path).") from None
         return est
+
+
+_NOT_TRUSTED = ("Nothing in it was executed. Load only checkpoints written by est.save(path) of ocad_lab; "
+                "re-create this one by fitting the model again and saving it.")
+
+
+def _read_checkpoint(path) -> dict:
+    """The payload dict of a kit checkpoint, or a CheckpointError (never torch's own advice)."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"No checkpoint at {path}: check the path (est.save(path) writes one).")
+    if p.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file: pass the file that est.save wrote.")
+    if p.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty (0 bytes), so it is not an ocad_lab checkpoint; an interrupted "
+                              f"copy or save may have left it. {_NOT_TRUSTED}")
+    try:
+        payload = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{path} is not a trusted ocad_lab checkpoint: it holds objects other than tensors "
+                              f"and plain values (it may be malicious), so it was refused. {_NOT_TRUSTED}") from None
+    except (EOFError, zipfile.BadZipFile, RuntimeError, OSError, ValueError, AttributeError, TypeError,
+            ImportError, IndexError, KeyError, MemoryError):
+        raise CheckpointError(f"{path} is not an ocad_lab checkpoint: it could not be read as one (truncated, "
+                              f"damaged, or another kind of file). {_NOT_TRUSTED}") from None
+    if not isinstance(payload, dict) or not _CHECKPOINT_KEYS <= set(payload):
+        kind = type(payload).__name__ if not isinstance(payload, dict) else "dict without the kit's keys"
+        raise CheckpointError(f"{path} is not an ocad_lab checkpoint: it holds a {kind}, not a model saved by "
+                              f"est.save(path). {_NOT_TRUSTED}")
+    if payload.get("format", _CHECKPOINT_FORMAT) != _CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not an ocad_lab checkpoint (format {payload.get('format')!r}). "
+                              f"{_NOT_TRUSTED}")
+    return payload
+
+
+def _check_storable(v, where, depth=0):
+    """CheckpointError unless ``v`` holds only what torch.load(weights_only=True) reads back (plain values)."""
+    if v is None or isinstance(v, (bool, int, float, str, np.integer, np.floating, torch.Tensor)):
+        return
+    if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":
+        return
+    if isinstance(v, (list, tuple)) and depth < 20:
+        for x in v:
+            _check_storable(x, where, depth + 1)
+        return
+    if isinstance(v, dict) and depth < 20:
+        for k, x in v.items():
+            if not isinstance(k, (str, int)):
+                raise CheckpointError(f"{where} keys must be strings or ints, got {type(k).__name__}; nothing was saved.")
+            _check_storable(x, where, depth + 1)
+        return
+    raise CheckpointError(
+        f"{where} can hold only numbers, strings, None, numeric arrays/tensors, and lists/dicts of them; got a "
+        f"{type(v).__name__}. Nothing was saved (a previous file at this path is unchanged); convert it first "
+        "(e.g. float(x), arr.tolist()).")
+
+
+def _atomic_torch_save(payload, path):
+    """torch.save to a temporary file in the target folder, then os.replace it over ``path``."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder: pass a file name, e.g. {path / 'model.pt'}.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(err, (pickle.PicklingError, AttributeError, TypeError)):
+            raise CheckpointError(f"Could not write the checkpoint {path} ({type(err).__name__}: {err}); a previous "
+                                  "file at this path is unchanged.") from None
+        raise
 
 
 def _freeze(module: nn.Module) -> nn.Module:
@@ -284,7 +454,7 @@ def _build_ae(spec) -> _nets.Autoencoder:
 
 
 def _train_autoencoder(ae, X, *, num_epochs, lr, lr_milestones, weight_decay, batch_size, generator, verbose,
-                       desc="autoencoder"):
+                       desc="autoencoder", lr_name="lr"):
     """Train ``ae`` with the mean squared reconstruction error; return the history."""
     opt = torch.optim.Adam(ae.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(lr_milestones), gamma=0.1)
@@ -295,18 +465,7 @@ def _train_autoencoder(ae, X, *, num_epochs, lr, lr_milestones, weight_decay, ba
         return err.mean(), err, z
 
     return train_epochs(X, step, opt, num_epochs, batch_size, generator, scheduler=sched, modules=(ae,),
-                        verbose=verbose, desc=desc)
-
-
-def _check_milestones(ms):
-    """Milestones as a sorted tuple of positive ints."""
-    try:
-        out = tuple(int(m) for m in ms)
-    except TypeError:
-        raise ValueError(f"lr_milestones must be a sequence of epoch numbers, got {ms!r}.") from None
-    if any(m < 1 for m in out):
-        raise ValueError(f"lr_milestones must be positive epoch numbers, got {ms!r}.")
-    return out
+                        verbose=verbose, desc=desc, lr_name=lr_name)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -355,26 +514,42 @@ class AutoencoderDetector(_NeuralDetector):
         self.device = device
         self.verbose = verbose
 
-    def fit(self, X, y=None):
-        """Train the autoencoder on ``X`` (normal data); ``y`` is ignored."""
-        nu = check_nu(self.nu)
-        _check_int("num_epochs", self.num_epochs, 0)
-        _check_int("batch_size", self.batch_size, 2)  # BatchNorm needs >= 2 samples per batch
-        _check_pos("lr", self.lr)
-        _nets.make_activation(self.activation)
-        Xt = self._begin_fit(X)
+    _parameter_constraints = {
+        "net": [StrOptions(set(_nets.NET_NAMES))],
+        "rep_dim": [_COUNT1, None],
+        "nu": [_NU],
+        "num_epochs": [_COUNT0],
+        "lr": [_POS],
+        "lr_milestones": ["array-like"],
+        "weight_decay": [_NONNEG],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],  # BatchNorm needs >= 2 samples per batch
+        "leaky_slope": [_FINITE],
+        "bias": ["boolean"],
+        "activation": [StrOptions(set(_nets.NET_ACTIVATIONS))],
+        "random_state": _SEED,
+        "device": _DEVICE,
+        "verbose": ["verbose"],
+    }
+
+    def _extra_checks(self):
+        _check_milestones(self.lr_milestones)
+        return check_nu(self.nu)
+
+    def _fit(self, Xt, generator, nu):
+        """Train the autoencoder on the checked tensor ``Xt`` (normal data)."""
         name = _nets.resolve_net_name(self.net, self.input_shape_)
-        rep_dim = _nets.default_rep_dim(name) if self.rep_dim is None else _check_int("rep_dim", self.rep_dim, 1)
+        rep_dim = _nets.default_rep_dim(name) if self.rep_dim is None else int(self.rep_dim)
         self.arch_ = _arch_spec(name, self.input_shape_, rep_dim, self.bias, self.activation, self.leaky_slope)
         self.ae_ = _build_ae(self.arch_).to(self.device_)
         self.history_ = _train_autoencoder(
             self.ae_, Xt, num_epochs=self.num_epochs, lr=self.lr, lr_milestones=_check_milestones(self.lr_milestones),
-            weight_decay=self.weight_decay, batch_size=self.batch_size, generator=self._generator,
+            weight_decay=self.weight_decay, batch_size=self.batch_size, generator=generator,
             verbose=self.verbose, desc="DCAE")
         self.ae_.eval()
         train_scores = self._score_tensor(Xt)
-        self.offset_ = float(ocnn_quantile_r(train_scores.cpu().numpy(), nu))
-        return self
+        self._check_finite_result(train_scores)
+        # Flags the same training points as the nu-quantile (ocnn_quantile_r), halfway to the next score.
+        self.offset_ = score_threshold(train_scores, nu)
 
     def _score_tensor(self, Xt):
         """-(mean squared reconstruction error) per sample, as a CPU-able tensor."""
@@ -450,10 +625,14 @@ class DeepSVDD(_NeuralDetector):
     net_ : SVDDNet (``net_(x)`` = phi(x); ``net_.c`` the centre)
     center_ : numpy.ndarray
     radius_ : float
-        Soft-boundary: R. One-class: the radius holding a fraction 1 - nu of the training points (used by
-        ``predict`` only; Eq. (4) has no radius).
+        Soft-boundary: R of Prop. 4 (exactly the square root of one training distance). One-class: the radius
+        of the ``predict`` threshold, which holds a fraction of at least 1 - nu of the training points (Eq. (4)
+        has no radius).
     offset_ : float
-        -radius_**2 (exactly minus the training distance on the sphere).
+        Minus the squared ``predict`` threshold: halfway between R^2 (soft-boundary; one-class: the
+        (1 - nu)-quantile of the training distances) and the next larger training distance
+        (:func:`ocad_lab.objectives.svdd_threshold_sq`). The same training points are inside as with R^2 itself,
+        but none sits exactly on the threshold, so ``predict`` does not flip under float noise (another batch size).
     history_ : list of dict
     ae_, ae_history_ : the pretrained autoencoder and its history (``pretrain=True``)
     """
@@ -488,24 +667,45 @@ class DeepSVDD(_NeuralDetector):
         self.device = device
         self.verbose = verbose
 
+    _parameter_constraints = {
+        "net": [StrOptions(set(_nets.NET_NAMES)), nn.Module],
+        "objective": [StrOptions(set(OBJECTIVES))],
+        "nu": [_NU],
+        "rep_dim": [_COUNT1, None],
+        "num_epochs": [_COUNT0],
+        "lr": [_POS],
+        "lr_milestones": ["array-like"],
+        "weight_decay": [_NONNEG],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],  # BatchNorm needs >= 2 samples per batch
+        "pretrain": ["boolean", HasMethods(["fit", "transform"])],
+        "ae_epochs": [_COUNT0],
+        "ae_lr": [_POS],
+        "ae_lr_milestones": ["array-like"],
+        "warm_up_epochs": [_COUNT0],
+        "radius_update_every": [_COUNT1],
+        "eps": [_POS],
+        "leaky_slope": [_FINITE],
+        "bias": ["boolean"],
+        "activation": [StrOptions(set(_nets.NET_ACTIVATIONS))],
+        "center": [None, "array-like", StrOptions({"zero-weights"})],
+        "center_trainable": ["boolean"],
+        "random_state": _SEED,
+        "device": _DEVICE,
+        "verbose": ["verbose"],
+    }
+
     # -- construction ----------------------------------------------------------------------------------------
-    def _check_params(self):
-        """Validate hyper-parameters before any work."""
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"Unknown objective {self.objective!r}; choose one of {OBJECTIVES}.")
+    def _extra_checks(self):
+        """Settings beyond the declared constraints, before any work; returns nu."""
         nu = check_nu(self.nu)
-        _check_int("num_epochs", self.num_epochs, 0)
-        _check_int("batch_size", self.batch_size, 2)  # BatchNorm needs >= 2 samples per batch
-        _check_int("ae_epochs", self.ae_epochs, 0)
-        _check_int("radius_update_every", self.radius_update_every, 1)
-        _check_int("warm_up_epochs", self.warm_up_epochs, 0)
-        _check_pos("lr", self.lr)
-        _nets.make_activation(self.activation, self.leaky_slope)
-        if isinstance(self.center, str) and self.center != "zero-weights":
-            raise ValueError(f"Unknown center {self.center!r}; use None, an array or 'zero-weights'.")
-        if not isinstance(self.net, nn.Module) and not (isinstance(self.net, str) and self.net in _nets.NET_NAMES):
-            raise ValueError(f"Unknown net {self.net!r}; choose one of {_nets.NET_NAMES} or pass a torch.nn.Module.")
-        if isinstance(self.net, nn.Module) and self.pretrain:
+        _check_milestones(self.lr_milestones)
+        _check_milestones(self.ae_lr_milestones, "ae_lr_milestones")
+        if self.center is not None and not isinstance(self.center, str):
+            check_finite_setting(self, "center", self.center, shape_hint=" (one per output dimension, rep_dim)")
+        if isinstance(self.pretrain, BaseEstimator) and not isinstance(self.pretrain, AutoencoderDetector):
+            raise TypeError(f"pretrain must be True/False or a fitted AutoencoderDetector, got "
+                            f"{type(self.pretrain).__name__}.")
+        if isinstance(self.net, nn.Module) and self.pretrain is True:
             raise ValueError("pretrain=True needs a built-in net ('auto', 'mlp', 'mnist', 'cifar10', 'conv'), "
                              "because the matching decoder is built from its name.")
         return nu
@@ -516,7 +716,7 @@ class DeepSVDD(_NeuralDetector):
             self.arch_ = None
             return copy.deepcopy(self.net)
         name = _nets.resolve_net_name(self.net, in_shape)
-        rep_dim = _nets.default_rep_dim(name) if self.rep_dim is None else _check_int("rep_dim", self.rep_dim, 1)
+        rep_dim = _nets.default_rep_dim(name) if self.rep_dim is None else int(self.rep_dim)
         self.arch_ = _arch_spec(name, in_shape, rep_dim, self.bias, self.activation, self.leaky_slope)
         return _nets.build_encoder(name, tuple(in_shape), rep_dim, self.bias, self.activation, self.leaky_slope)
 
@@ -545,10 +745,8 @@ class DeepSVDD(_NeuralDetector):
         return c
 
     # -- fit -------------------------------------------------------------------------------------------------
-    def fit(self, X, y=None):
-        """Train Deep SVDD on ``X`` (assumed mostly normal); ``y`` is ignored."""
-        nu = self._check_params()
-        Xt = self._begin_fit(X)
+    def _fit(self, Xt, generator, nu):
+        """Train Deep SVDD on the checked tensor ``Xt`` (assumed mostly normal)."""
         given_ae = self.pretrain if isinstance(self.pretrain, AutoencoderDetector) else None
         if given_ae is not None:
             check_is_fitted(given_ae, "ae_")
@@ -566,8 +764,8 @@ class DeepSVDD(_NeuralDetector):
             ae = _build_ae(self.arch_).to(self.device_)
             self.ae_history_ = _train_autoencoder(
                 ae, Xt, num_epochs=self.ae_epochs, lr=self.ae_lr, lr_milestones=_check_milestones(self.ae_lr_milestones),
-                weight_decay=self.weight_decay, batch_size=self.batch_size, generator=self._generator,
-                verbose=self.verbose, desc="DCAE pretraining")
+                weight_decay=self.weight_decay, batch_size=self.batch_size, generator=generator,
+                verbose=self.verbose, desc="DCAE pretraining", lr_name="ae_lr")
             self.ae_ = ae.eval()
             phi.load_state_dict(ae.encoder.state_dict())  # transfer the pretrained encoder weights
 
@@ -602,20 +800,22 @@ class DeepSVDD(_NeuralDetector):
                 R.fill_(float(soft_boundary_radius(stats["scores"], nu)))  # block coordinate step for R
             return {"r": float(R) if soft else None}
 
-        self.history_ = train_epochs(Xt, step, opt, self.num_epochs, self.batch_size, self._generator,
+        self.history_ = train_epochs(Xt, step, opt, self.num_epochs, self.batch_size, generator,
                                      scheduler=sched, epoch_end=epoch_end, modules=(net,), verbose=self.verbose,
                                      desc="Deep SVDD")
         net.eval()
         if self.center_trainable:
             net.c.requires_grad_(False)
         dist = predict_batched(net.distances, Xt, _SCORE_BATCH)
-        # Final R for the final weights (soft-boundary), kept as R^2 itself so the boundary point compares equal.
-        # One-class Deep SVDD (Eq. 4) has no radius; for predict() we use the same (1 - nu)-quantile of the training
-        # distances as a threshold, so a fraction of about nu of the training points is flagged (like sklearn's
-        # contamination); it does not enter the objective.
+        self._check_finite_result(dist, "training distances")
+        # Final R for the final weights (soft-boundary, Prop. 4): R^2 is one training distance. One-class Deep SVDD
+        # (Eq. 4) has no radius; predict() uses the same (1 - nu)-quantile of the training distances, so a
+        # fraction of at most nu of the training points is flagged (like sklearn's contamination). The threshold
+        # itself lies halfway to the next larger distance: the same points are inside, none exactly on it.
         r2 = float(soft_boundary_radius_sq(dist, nu))
-        self.radius_ = float(np.sqrt(r2))
-        self.offset_ = -r2
+        threshold = svdd_threshold_sq(dist, nu)
+        self.radius_ = float(np.sqrt(r2 if soft else threshold))
+        self.offset_ = -threshold
         self.center_ = net.c.detach().cpu().numpy().copy()
         final_spread = output_spread(predict_batched(net.phi, Xt, _SCORE_BATCH))
         warn_if_collapsed(final_spread, initial_spread, "Deep SVDD representations")
@@ -707,18 +907,30 @@ class OCNN(_NeuralDetector):
         self.device = device
         self.verbose = verbose
 
-    def _check_params(self):
-        """Validate hyper-parameters."""
-        if self.activation not in OCNN_ACTIVATIONS:
-            raise ValueError(f"Unknown OC-NN activation {self.activation!r}; choose one of {OCNN_ACTIVATIONS}.")
+    _parameter_constraints = {
+        "hidden_dim": [_COUNT1],
+        "activation": [StrOptions(set(OCNN_ACTIVATIONS))],
+        "nu": [_NU],
+        "num_epochs": [_COUNT0],
+        "lr": [_POS],
+        "batch_size": [_COUNT1],
+        "encoder": [None, nn.Module, HasMethods(["fit", "transform"])],
+        "pretrain": ["boolean"],
+        "ae_net": [StrOptions(set(_nets.NET_NAMES))],
+        "ae_epochs": [_COUNT0],
+        "ae_lr": [_POS],
+        "rep_dim": [_COUNT1, None],
+        "random_state": _SEED,
+        "device": _DEVICE,
+        "verbose": ["verbose"],
+    }
+
+    def _extra_checks(self):
+        """Settings beyond the declared constraints; returns nu."""
         nu = check_nu(self.nu)
-        _check_int("hidden_dim", self.hidden_dim, 1)
-        _check_int("num_epochs", self.num_epochs, 0)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_pos("lr", self.lr)
         if self.encoder is not None and not isinstance(self.encoder, (nn.Module, AutoencoderDetector)):
-            raise ValueError("encoder must be None, a torch.nn.Module or a fitted AutoencoderDetector, "
-                             f"got {type(self.encoder).__name__}.")
+            raise TypeError("encoder must be None, a torch.nn.Module or a fitted AutoencoderDetector, "
+                            f"got {type(self.encoder).__name__}.")
         if self.encoder is not None and self.pretrain:
             raise ValueError("Give either encoder=... or pretrain=True, not both.")
         return nu
@@ -729,10 +941,8 @@ class OCNN(_NeuralDetector):
             return Xt.reshape(len(Xt), -1)
         return predict_batched(lambda xb: self.encoder_(xb).reshape(len(xb), -1), Xt, _SCORE_BATCH)
 
-    def fit(self, X, y=None):
-        """Run Algorithm 1 on ``X``; ``y`` is ignored."""
-        nu = self._check_params()
-        Xt = self._begin_fit(X)
+    def _fit(self, Xt, generator, nu):
+        """Run Algorithm 1 on the checked tensor ``Xt``."""
         self.encoder_spec_ = None
         self.ae_history_ = None
         if isinstance(self.encoder, AutoencoderDetector):
@@ -750,11 +960,15 @@ class OCNN(_NeuralDetector):
         elif self.pretrain:
             ae_det = AutoencoderDetector(net=self.ae_net, rep_dim=self.rep_dim, num_epochs=self.ae_epochs,
                                          lr=self.ae_lr, batch_size=self.batch_size, random_state=self.random_state,
-                                         device=self.device_, verbose=self.verbose).fit(X)
+                                         device=self.device_, verbose=self.verbose)
+            try:
+                ae_det.fit(Xt.cpu().numpy())  # its own private seeding; the head below starts from this fit's seed
+            except TrainingDiverged as err:
+                raise TrainingDiverged(str(err).replace("Lower the learning rate lr", "Lower the learning rate ae_lr"),
+                                       epoch=err.epoch, loss=err.loss) from None
             self.ae_history_ = ae_det.history_
             self.encoder_spec_ = dict(ae_det.arch_)
             self.encoder_ = _freeze(ae_det.ae_.encoder)
-            set_seed(self.random_state)
         else:
             self.encoder_ = None
         F_ = self._features(Xt).contiguous()
@@ -776,11 +990,12 @@ class OCNN(_NeuralDetector):
                 r.fill_(float(ocnn_quantile_r(y_hat, nu)))  # Theorem 3.1: r = nu-quantile of y_hat
                 return {"r": float(r), "mean_score": float(y_hat.mean()), "spread": output_spread(hidden)}
 
-        self.history_ = train_epochs(F_, step, opt, self.num_epochs, self.batch_size, self._generator,
+        self.history_ = train_epochs(F_, step, opt, self.num_epochs, self.batch_size, generator,
                                      epoch_end=epoch_end, modules=(head,), verbose=self.verbose, desc="OC-NN")
         head.eval()
         with torch.no_grad():
             y_hat = head(F_)
+            self._check_finite_result(y_hat)
             r_final = float(ocnn_quantile_r(y_hat, nu))  # r for the final weights (Algorithm 1, line 7)
             final_spread = output_spread(head.hidden(F_))
         self.offset_ = r_final

@@ -41,6 +41,8 @@ __all__ = [
     "svdd_soft_boundary_loss",
     "soft_boundary_radius",
     "soft_boundary_radius_sq",
+    "svdd_threshold_sq",
+    "score_threshold",
 ]
 
 # Float slack so that e.g. N=10, nu=0.3 (N*nu = 3.0000000000000004) counts as the integer 3.
@@ -61,10 +63,15 @@ def check_nu(nu) -> float:
     return value
 
 
+def identity(z):
+    """g(z) = z, the OC-NN's linear activation (a module-level function, so models using it can be pickled)."""
+    return z
+
+
 def activation_fn(name: str):
-    """Return the OC-NN hidden activation g for ``"linear"``, ``"sigmoid"`` or ``"relu"``."""
+    """Return the OC-NN hidden activation g for ``"linear"``, ``"sigmoid"`` or ``"relu"`` (all picklable)."""
     if name == "linear":
-        return lambda z: z
+        return identity
     if name == "sigmoid":
         return torch.sigmoid
     if name == "relu":
@@ -206,3 +213,65 @@ def soft_boundary_radius(dist, nu):
         return torch.sqrt(r2)
     return float(np.sqrt(r2))
 
+
+
+def svdd_threshold_sq(dist, nu) -> float:
+    """A ``predict`` threshold on squared distances with the nu-property that is no training distance itself.
+
+    With the distances sorted, d_(1) <= ... <= d_(N), and n_out = floor(nu N) as in
+    :func:`soft_boundary_radius_sq` (whose R^2 is d_(N - n_out)), returns the midpoint between d_(N - n_out) and
+    the next larger distance d_(N - n_out + 1): the same training points fall inside as with R^2 itself (at most
+    nu N outside), but a training point no longer sits exactly on the threshold, where rounding noise of
+    another batch size (about 1e-6 relative in float32) would flip its label. Edge cases: nu N < 1 (no point
+    outside) gives d_(N) plus half the gap to d_(N-1); nu N >= N (all outside) gives d_(1) / 2.
+    Ties (d_(N - n_out) = d_(N - n_out + 1)) leave the threshold on the tied value.
+
+    Parameters
+    ----------
+    dist : numpy.ndarray or torch.Tensor of shape (N,), squared distances
+    nu : float in (0, 1]
+
+    Returns
+    -------
+    float
+    """
+    nu = check_nu(nu)
+    d = dist.detach().cpu().double().numpy() if isinstance(dist, torch.Tensor) else np.asarray(dist, float)
+    d = np.sort(d.ravel())
+    n = d.size
+    if n == 0:
+        raise ValueError("svdd_threshold_sq needs at least one distance.")
+    n_in = n - min(n, math.floor(n * nu + _SLACK))  # points on or inside the sphere
+    if n_in == 0:
+        return float(max(d[0], 0.0) / 2)
+    lo = d[n_in - 1]
+    if n_in < n:
+        return float(max((lo + d[n_in]) / 2, 0.0))
+    gap = lo - d[n - 2] if n >= 2 else 0.0
+    if gap <= 0:
+        gap = max(abs(lo), 1e-12) * 1e-3
+    return float(lo + gap / 2)
+
+
+def score_threshold(scores, nu) -> float:
+    """A ``predict`` threshold on scores (higher = more normal) that flags the same training points as
+    :func:`ocnn_quantile_r` but is no training score itself.
+
+    With k = ceil(N nu), ``ocnn_quantile_r`` returns y_(k), and the k - 1 scores strictly below it are flagged.
+    This returns the midpoint between y_(k-1) and y_(k) (y_(1) minus half the gap to y_(2) when k = 1), so the
+    same points are flagged but no training point sits exactly on the threshold, where rounding noise of another
+    batch size would flip its label.
+    """
+    nu = check_nu(nu)
+    y = scores.detach().cpu().double().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores, float)
+    y = np.sort(y.ravel())
+    n = y.size
+    if n == 0:
+        raise ValueError("score_threshold needs at least one score.")
+    k = min(n, max(1, math.ceil(n * nu - _SLACK)))
+    if k >= 2:
+        return float((y[k - 2] + y[k - 1]) / 2)
+    gap = y[1] - y[0] if n >= 2 else 0.0
+    if gap <= 0:
+        gap = max(abs(y[0]), 1e-12) * 1e-3
+    return float(y[0] - gap / 2)

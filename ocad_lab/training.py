@@ -7,6 +7,7 @@ device tensors and copied to the host once per epoch (the history scalars only).
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from typing import Callable
@@ -14,11 +15,61 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["COLLAPSE_SPREAD", "batch_bounds", "train_epochs", "predict_batched", "output_spread", "warn_if_collapsed"]
+__all__ = ["COLLAPSE_SPREAD", "DIVERGENCE_FACTOR", "TrainingDiverged", "check_diverged", "batch_bounds", "train_epochs", "predict_batched", "output_spread", "warn_if_collapsed"]
 
 # Outputs whose spread (std across samples, averaged over dims) falls below this fraction of the
 # spread at initialisation count as collapsed (Deep SVDD §3.3, "hypersphere collapse").
 COLLAPSE_SPREAD = 1e-3
+
+# Every objective trained here (reconstruction error, Deep SVDD Eqs. (3)-(4), OC-NN Eq. (4)) is non-negative and
+# minimised. An epoch whose mean loss exceeds this factor times the loss of the untrained model (the first batch,
+# before any update) has diverged: a sane learning rate lowers the loss, or raises it a few-fold while r or R move.
+# Measured on 6-d Gaussians: Deep SVDD lr=1 gives about 460x, lr=1e3 about 5e8x; lr <= 0.1 at most 4x.
+DIVERGENCE_FACTOR = 100.0
+
+
+class TrainingDiverged(RuntimeError):
+    """Training stopped: the loss or the outputs became non-finite, or the loss grew by orders of magnitude.
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch at which it was detected.
+    loss : float
+        That epoch's mean training loss (may be NaN or inf).
+    """
+
+    def __init__(self, message, epoch=None, loss=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.loss = loss
+
+
+def _settings_hint(optimizer, lr_name) -> str:
+    """'lower lr (now 1), e.g. to 0.1' plus weight decay when it is used."""
+    group = optimizer.param_groups[0] if optimizer is not None and optimizer.param_groups else {}
+    lr = group.get("lr")
+    wd = max((g.get("weight_decay", 0.0) or 0.0) for g in optimizer.param_groups) if group else 0.0
+    hint = f"Lower the learning rate {lr_name}" + (f" (now {lr:g}), e.g. to {lr / 10:g} or less" if lr else "")
+    if wd:
+        hint += f", and check weight_decay (now {wd:g})"
+    return hint + "; scale the inputs to [0, 1] (ocad_lab.data.preprocess) if they are raw values."
+
+
+def check_diverged(loss, initial_loss, epoch, *, desc="training", optimizer=None, lr_name="lr", outputs_finite=True):
+    """Raise :class:`TrainingDiverged` when ``loss`` is non-finite or > DIVERGENCE_FACTOR x ``initial_loss``."""
+    hint = _settings_hint(optimizer, lr_name)
+    if not math.isfinite(loss) or not outputs_finite:
+        what = "training loss" if not math.isfinite(loss) else "network outputs"
+        raise TrainingDiverged(
+            f"{desc} diverged at epoch {epoch}: the {what} became NaN or infinite (loss {loss:.3g}), so the "
+            f"weights overflowed and every score would be NaN. {hint}", epoch=epoch, loss=loss)
+    if initial_loss is not None and initial_loss > 1e-12 and loss > DIVERGENCE_FACTOR * initial_loss:
+        raise TrainingDiverged(
+            f"{desc} diverged at epoch {epoch}: the mean training loss {loss:.3g} is {loss / initial_loss:.3g} times "
+            f"the loss of the untrained model ({initial_loss:.3g}); a loss being minimised does not grow by "
+            f"orders of magnitude unless the steps are far too large, and the scores would be meaningless. {hint}",
+            epoch=epoch, loss=loss)
 
 
 def output_spread(Z: torch.Tensor) -> float:
@@ -72,6 +123,7 @@ def train_epochs(
     modules=(),
     verbose: int = 1,
     desc: str = "training",
+    lr_name: str = "lr",
 ) -> list[dict]:
     """Run ``num_epochs`` epochs of minibatch training and return the per-epoch history.
 
@@ -96,7 +148,15 @@ def train_epochs(
     verbose : int
         0 = silent; otherwise a tqdm progress bar over epochs.
     desc : str
-        Label of the progress bar.
+        Label of the progress bar (and of error messages).
+    lr_name : str
+        Name of the learning-rate setting, for the divergence message (e.g. ``"ae_lr"``).
+
+    Raises
+    ------
+    TrainingDiverged
+        After an epoch whose loss or outputs are not finite, or whose mean loss exceeds ``DIVERGENCE_FACTOR``
+        times the first batch's loss (the untrained model's), saying which epoch and which setting to change.
 
     Returns
     -------
@@ -107,6 +167,7 @@ def train_epochs(
     # Statistics are accumulated in float64, except on Apple MPS, which has no float64.
     acc = torch.float32 if X.device.type == "mps" else torch.float64
     history = []
+    initial_loss = None
     bar = tqdm(range(1, num_epochs + 1), desc=desc, disable=not verbose, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
@@ -119,6 +180,8 @@ def train_epochs(
         for start, stop in batch_bounds(n, batch_size):
             idx = perm[start:stop]
             loss, score, out = batch_step(X[idx], idx)
+            if initial_loss is None:
+                initial_loss = abs(float(loss.detach()))  # the untrained model's loss (one sync, once)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -135,6 +198,12 @@ def train_epochs(
                     out_sq = q if out_sq is None else out_sq + q
         if scheduler is not None:
             scheduler.step()
+        outputs_finite = all(t is None or bool(torch.isfinite(t).all()) for t in (out_sum, out_sq, scores))
+        if not outputs_finite or not math.isfinite(float(loss_sum)) or float(loss_sum) / n > DIVERGENCE_FACTOR * (
+                initial_loss or math.inf):
+            bar.close()
+            check_diverged(float(loss_sum) / n, initial_loss, epoch, desc=desc, optimizer=optimizer, lr_name=lr_name,
+                           outputs_finite=outputs_finite)
         row = {"epoch": epoch, "loss": float(loss_sum) / n, "mean_score": None, "spread": None, "r": None}
         if scores is not None:
             row["mean_score"] = float(scores.mean())

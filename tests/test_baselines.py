@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.datasets import make_moons
 from sklearn.exceptions import NotFittedError
 from sklearn.svm import OneClassSVM
@@ -146,7 +147,7 @@ def test_bad_input(make, moons):
     bad[3, 1] = np.inf
     with pytest.raises(ValueError, match="NaN or infinite"):
         make().fit(bad)
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="Reshape your data"):
         make().fit(moons[:, 0])
     est.fit(moons)
     with pytest.raises(ValueError, match="features"):
@@ -156,7 +157,7 @@ def test_bad_input(make, moons):
 @pytest.mark.parametrize("nu", [0, -0.1, 1.5, "0.1", None])
 @pytest.mark.parametrize("cls", [OCSVM, KernelSVDD, KDE, IsolationForest])
 def test_nu_outside_range(cls, nu, moons):
-    with pytest.raises(ValueError, match=r"nu must be a number in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"'nu' parameter of \w+ must be a float in the range \(0.0, 1.0\]"):
         cls(nu=nu).fit(moons)
 
 
@@ -186,10 +187,14 @@ def test_holdout_tuning_picks_the_right_gamma():
         tune_ocsvm_gamma_on_labelled_holdout(X_train, X_hold, np.zeros(100), gammas=gammas)
 
 
-class _StubEncoder:
+class _StubEncoder(BaseEstimator):
     """A fitted stand-in for AutoencoderDetector: the 'code' is the mean of each image row."""
 
-    ae_ = "fitted"
+    def __init__(self):
+        self.ae_ = "fitted"
+
+    def fit(self, X, y=None):
+        raise AssertionError("a fitted autoencoder must not be refitted")
 
     def transform(self, X):
         return np.asarray(X).reshape(len(X), -1, 8).mean(axis=2)
@@ -201,7 +206,8 @@ def test_cae_ocsvm_is_ocsvm_on_the_codes():
     X = np.random.default_rng(0).random((80, 1, 8, 8)).astype(np.float32)
     stub = _StubEncoder()
     hybrid = CAEOCSVM(autoencoder=stub, nu=0.2, gamma=0.5).fit(X)
-    assert hybrid.autoencoder_ is stub  # a fitted autoencoder is reused, not retrained
+    assert isinstance(hybrid.autoencoder_, _StubEncoder)  # a fitted autoencoder is copied, not retrained
+    assert hybrid.autoencoder_ is not stub
     direct = OCSVM(nu=0.2, gamma=0.5).fit(stub.transform(X))
     np.testing.assert_allclose(hybrid.decision_function(X), direct.decision_function(stub.transform(X)), rtol=1e-6)
     assert hybrid.offset_ == pytest.approx(direct.offset_)

@@ -93,11 +93,11 @@ def test_bad_input_raises_value_error(cls):
     bad[0, 0] = np.inf
     with pytest.raises(ValueError, match="infinite"):
         cls(**FAST).fit(bad)
-    with pytest.raises(ValueError, match="dimension"):
+    with pytest.raises(ValueError, match="Reshape your data"):
         cls(**FAST).fit(X[0])
-    with pytest.raises(ValueError, match="dimension"):
+    with pytest.raises(ValueError, match="dimensions"):
         cls(**FAST).fit(np.zeros((3, 1, 2, 2, 2)))
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(ValueError, match="minimum of 2 is required"):
         cls(**FAST).fit(X[:1])
     for nu in (0, 1.2, -1):
         with pytest.raises(ValueError, match="nu"):
@@ -181,16 +181,22 @@ def test_center_trainable_switch_trains_c():
 
 
 def test_soft_boundary_nu_property():
-    """Prop. 4 on the training data: outside <= nu, on or outside >= nu (within 1/N), offset_ = -R^2."""
+    """Prop. 4 on the training data: outside <= nu, on or outside >= nu (within 1/N); predict agrees with R."""
+    from ocad_lab.objectives import soft_boundary_radius_sq
+
     X = _vectors(150)
     nu = 0.2
     est = DeepSVDD(objective="soft-boundary", nu=nu, verbose=0, num_epochs=12, batch_size=30, lr=1e-3).fit(X)
     dist = -est.score_samples(X)
-    R2 = -est.offset_
+    R2 = float(soft_boundary_radius_sq(dist, nu))  # exactly one of the training distances
     assert est.radius_**2 == pytest.approx(R2)
-    # Prop. 4 exactly, with strict and non-strict comparisons (R^2 is stored as the boundary point's distance).
+    # Prop. 4 exactly, with strict and non-strict comparisons.
     assert np.mean(dist > R2) <= nu
     assert np.mean(dist >= R2) >= nu
+    # The predict threshold lies halfway to the next larger distance: the same points are inside, none on it.
+    T = -est.offset_
+    assert R2 < T < dist[dist > R2].min()
+    assert np.array_equal(est.predict(X) == 1, dist <= R2)
     assert np.mean(est.predict(X) == -1) <= nu + 1 / len(X)
     assert any(h["r"] > 0 for h in est.history_)  # R was updated during training (block coordinate descent)
 
