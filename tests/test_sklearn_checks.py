@@ -1,0 +1,76 @@
+"""scikit-learn's own estimator checks over every detector of the kit (tiny settings: the file runs in well under
+a minute on 2 cores).
+
+``parametrize_with_checks`` runs scikit-learn's API, input-validation, pickling, outlier-detector and transformer
+checks; ``check_param_validation`` (run by scikit-learn on its own estimators) checks that every setting is
+declared in ``_parameter_constraints`` and refused with scikit-learn's message when invalid.
+
+Expected failures (``EXPECTED_FAILED``, each with its reason; keep the list short): one, CAE-OC-SVM's
+subset invariance, a float32 rounding effect of its encoder, not a bug (see the entry).
+"""
+
+import warnings
+
+import pytest
+import torch
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+
+from ocad_lab.baselines import CAEOCSVM, KDE, OCSVM, IsolationForest, KernelSVDD
+from ocad_lab.estimators import OCNN, AutoencoderDetector, DeepSVDD
+
+TINY = dict(num_epochs=2, batch_size=16, verbose=0)
+
+
+def _estimators():
+    return [
+        OCSVM(),
+        KernelSVDD(),
+        KDE(bandwidth=1.0),
+        KDE(),  # the bandwidth search (5-fold cross-validation)
+        IsolationForest(n_estimators=10),
+        CAEOCSVM(autoencoder=AutoencoderDetector(rep_dim=4, **TINY)),
+        OCNN(hidden_dim=4, **TINY),
+        OCNN(hidden_dim=4, activation="sigmoid", **TINY),
+        DeepSVDD(rep_dim=4, **TINY),
+        DeepSVDD(objective="soft-boundary", rep_dim=4, **TINY),
+        AutoencoderDetector(rep_dim=4, **TINY),
+    ]
+
+
+#: check name -> reason, per estimator class name. Keep it short: each entry is a known, explained limitation.
+EXPECTED_FAILED: dict[str, dict[str, str]] = {
+    "CAEOCSVM": {
+        "check_methods_subset_invariance": (
+            "the OC-SVM scores the autoencoder's float32 codes; codes computed for a subset of rows differ from the "
+            "full batch's in the last bits (BLAS blocking depends on the batch size), and the RBF kernel turns that "
+            "into score differences of about 2e-7, above the check's absolute tolerance of 1e-7. The labels and "
+            "the scores to float32 precision agree."),
+    },
+}
+
+
+def _expected_failed(est):
+    return EXPECTED_FAILED.get(type(est).__name__, {})
+
+
+@pytest.fixture(autouse=True)
+def _one_thread_quiet():
+    """Tiny nets: one intra-op thread (faster and deterministic); the KDE grid-edge warning is expected here."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="KDE: the cross-validated log-likelihood")
+        yield
+    torch.set_num_threads(old)
+
+
+@parametrize_with_checks(_estimators(), expected_failed_checks=_expected_failed)
+def test_sklearn_estimator_checks(estimator, check):
+    """Every kit estimator passes scikit-learn's estimator checks."""
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", _estimators(), ids=lambda e: type(e).__name__)
+def test_sklearn_param_validation(estimator):
+    """Every setting is declared in _parameter_constraints and an invalid one is refused with sklearn's message."""
+    check_param_validation(type(estimator).__name__, estimator)
