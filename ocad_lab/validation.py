@@ -246,8 +246,9 @@ def check_finite_setting(est, name: str, value, *, shape_hint: str = "") -> np.n
     except (TypeError, ValueError):
         raise TypeError(f"{name} of {_hint(est)} must be numbers{shape_hint}, got {type(value).__name__}.") from None
     if arr.size == 0 or not np.isfinite(arr).all():
-        raise ValueError(f"{name} of {_hint(est)} must be finite numbers{shape_hint}; got {value!r}. "
-                         f"Pass finite values (or {name}=None for the default).")
+        n_bad = int((~np.isfinite(arr)).sum())
+        raise ValueError(f"{name} of {_hint(est)} must be finite numbers{shape_hint}; got {arr.size} value(s), "
+                         f"{n_bad} of them NaN or infinite. Pass finite values (or {name}=None for the default).")
     return arr
 
 
