@@ -371,7 +371,9 @@ def _read_checkpoint(path) -> dict:
         raise CheckpointError(f"{path} is empty (0 bytes), so it is not an ocad_lab checkpoint; an interrupted "
                               f"copy or save may have left it. {_NOT_TRUSTED}")
     try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own notes on foreign pickles (protocols etc.) are not for users
+            warnings.simplefilter("ignore")
+            payload = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise CheckpointError(f"{path} is not a trusted ocad_lab checkpoint: it holds objects other than tensors "
                               f"and plain values (it may be malicious), so it was refused. {_NOT_TRUSTED}") from None
