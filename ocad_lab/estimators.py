@@ -8,9 +8,9 @@ Signs follow scikit-learn's OneClassSVM (the kit's convention for every detector
 * metrics take anomaly scores, ``-decision_function(X)``, with anomaly label 1.
 
 OC-NN: ``score_samples`` = y_hat = <w, g(V x)>, ``offset_`` = r, so ``decision_function`` = S = y_hat - r.
-Deep SVDD: ``score_samples`` = -||phi(x) - c||^2; ``radius_`` = R (soft-boundary, Prop. 4) and ``offset_`` minus a
-threshold just above R^2 (one-class: above the (1 - nu)-quantile of the training distances), halfway to the next
-training distance, so that ``predict`` does not flip under rounding noise.
+Deep SVDD: ``score_samples`` = -||phi(x) - c||^2; ``offset_`` = -R^2 (soft-boundary, Prop. 4), or for one-class a
+threshold halfway between the (1 - nu)-quantile of the training distances and the next one, negated (for
+``predict`` only). Scores do not depend on the batch size (scoring batches are padded to one shape).
 Autoencoder: ``score_samples`` = -(mean squared reconstruction error); ``offset_`` flags a fraction of at most
 ``nu`` of the training points.
 
@@ -62,7 +62,9 @@ from .validation import ParamValidationMixin, check_finite_setting, check_X
 __all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "CheckpointError", "load"]
 
 OBJECTIVES = ("one-class", "soft-boundary")
-_SCORE_BATCH = 4096
+# Scoring batch: every batch is padded to exactly this many rows (training.predict_batched), so scores do not
+# depend on how many samples are scored together.
+_SCORE_BATCH = 256
 _CHECKPOINT_FORMAT = "ocad_lab-checkpoint"
 _CHECKPOINT_KEYS = {"class", "params", "input_shape", "offset", "history", "metadata", "state"}
 
@@ -627,14 +629,14 @@ class DeepSVDD(_NeuralDetector):
     net_ : SVDDNet (``net_(x)`` = phi(x); ``net_.c`` the centre)
     center_ : numpy.ndarray
     radius_ : float
-        Soft-boundary: R of Prop. 4 (exactly the square root of one training distance). One-class: the radius
-        of the ``predict`` threshold, which holds a fraction of at least 1 - nu of the training points (Eq. (4)
-        has no radius).
+        Soft-boundary: R of Prop. 4. One-class: the radius of the ``predict`` threshold, which holds a fraction
+        of at least 1 - nu of the training points (Eq. (4) has no radius).
     offset_ : float
-        Minus the squared ``predict`` threshold: halfway between R^2 (soft-boundary; one-class: the
-        (1 - nu)-quantile of the training distances) and the next larger training distance
-        (:func:`ocad_lab.objectives.svdd_threshold_sq`). The same training points are inside as with R^2 itself,
-        but none sits exactly on the threshold, so ``predict`` does not flip under float noise (another batch size).
+        Minus the squared ``predict`` threshold. Soft-boundary: -R^2, exactly minus the training distance on the
+        sphere (Prop. 4 holds with exact comparisons). One-class: halfway between the (1 - nu)-quantile of the
+        training distances and the next larger one (:func:`ocad_lab.objectives.svdd_threshold_sq`): the same
+        training points are inside, but none sits exactly on the threshold. Scores do not depend on the batch
+        size (every scoring batch is padded to the same shape), so ``predict`` is stable under batching.
     history_ : list of dict
     ae_, ae_history_ : the pretrained autoencoder and its history (``pretrain=True``)
     """
@@ -810,13 +812,15 @@ class DeepSVDD(_NeuralDetector):
             net.c.requires_grad_(False)
         dist = predict_batched(net.distances, Xt, _SCORE_BATCH)
         self._check_finite_result(dist, "training distances")
-        # Final R for the final weights (soft-boundary, Prop. 4): R^2 is one training distance. One-class Deep SVDD
-        # (Eq. 4) has no radius; predict() uses the same (1 - nu)-quantile of the training distances, so a
-        # fraction of at most nu of the training points is flagged (like sklearn's contamination). The threshold
-        # itself lies halfway to the next larger distance: the same points are inside, none exactly on it.
+        # Final R for the final weights (soft-boundary, Prop. 4): R^2 is kept as one training distance itself, so
+        # the boundary point compares equal; scores are batch-size invariant (predict_batched pads every batch to
+        # the same shape), so that point keeps its label in any batch. One-class Deep SVDD (Eq. 4) has no radius;
+        # predict() uses the same (1 - nu)-quantile of the training distances, so a fraction of at most nu of the
+        # training points is flagged (like sklearn's contamination), with the threshold halfway to the next larger
+        # distance: the same points are inside, none exactly on it (robust to thread count or device changes too).
         r2 = float(soft_boundary_radius_sq(dist, nu))
-        threshold = svdd_threshold_sq(dist, nu)
-        self.radius_ = float(np.sqrt(r2 if soft else threshold))
+        threshold = r2 if soft else svdd_threshold_sq(dist, nu)
+        self.radius_ = float(np.sqrt(threshold))
         self.offset_ = -threshold
         self.center_ = net.c.detach().cpu().numpy().copy()
         final_spread = output_spread(predict_batched(net.phi, Xt, _SCORE_BATCH))
@@ -996,7 +1000,7 @@ class OCNN(_NeuralDetector):
                                      epoch_end=epoch_end, modules=(head,), verbose=self.verbose, desc="OC-NN")
         head.eval()
         with torch.no_grad():
-            y_hat = head(F_)
+            y_hat = predict_batched(head, F_, _SCORE_BATCH)  # as score_samples computes them (r is one of them)
             self._check_finite_result(y_hat)
             r_final = float(ocnn_quantile_r(y_hat, nu))  # r for the final weights (Algorithm 1, line 7)
             final_spread = output_spread(head.hidden(F_))

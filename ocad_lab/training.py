@@ -104,10 +104,24 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
 
 
 @torch.no_grad()
-def predict_batched(fn: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, batch_size: int = 4096):
-    """Apply ``fn`` to ``X`` in large batches without autograd; concatenate the results."""
+def predict_batched(fn: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, batch_size: int = 256,
+                    pad: bool = True):
+    """Apply ``fn`` to ``X`` in batches of exactly ``batch_size`` rows without autograd; concatenate the results.
+
+    With ``pad=True`` (default) the last batch is padded with zero rows (their outputs are dropped), so ``fn``
+    always sees the same batch shape: then a sample's output does not depend on how many samples are scored with
+    it. (Float32 matrix kernels pick their blocking by batch size; unpadded, scoring 1 or 3 rows instead of 40
+    changed outputs by about 1e-7, which can flip ``predict`` for a point on a threshold.) ``fn`` must treat
+    rows independently (modules in eval mode).
+    """
     # no_grad rather than inference_mode: the outputs may feed later autograd graphs (frozen-encoder features)
-    outs = [fn(X[i : i + batch_size]) for i in range(0, len(X), batch_size)]
+    outs = []
+    for i in range(0, len(X), batch_size):
+        xb = X[i : i + batch_size]
+        n = len(xb)
+        if pad and n < batch_size and len(X) > 0:
+            xb = torch.cat([xb, xb.new_zeros((batch_size - n,) + tuple(xb.shape[1:]))])
+        outs.append(fn(xb)[:n])
     return torch.cat(outs) if outs else X.new_zeros((0,))
 
 

@@ -226,3 +226,23 @@ def test_cae_ocsvm_fits_an_unfitted_autoencoder():
     assert hybrid.predict(X).shape == (40,)
     with pytest.raises(NotFittedError):
         CAEOCSVM().score_samples(X)
+
+
+def test_cae_ocsvm_never_trains_the_autoencoder_passed_in():
+    """An unfitted autoencoder is cloned and the clone is fitted; the caller's object stays unfitted."""
+    from ocad_lab.baselines import CAEOCSVM
+    from ocad_lab.estimators import AutoencoderDetector
+
+    X = np.random.default_rng(0).random((30, 1, 8, 8)).astype(np.float32)
+    ae = AutoencoderDetector(num_epochs=1, rep_dim=4, verbose=0)
+    hybrid = CAEOCSVM(autoencoder=ae).fit(X)
+    assert not hasattr(ae, "ae_") and hybrid.autoencoder_ is not ae and hybrid.autoencoder_.ae_ is not None
+
+
+def test_kde_grid_edge_warning_explains_the_trade_off_and_gives_no_harmful_advice():
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    with pytest.warns(UserWarning, match="likelihood-optimal") as rec:
+        KDE(bandwidths=[10.0, 20.0, 40.0]).fit(X)  # the likelihood wants a far smaller h than this grid has
+    msg = str(rec[0].message)
+    assert "smallest bandwidth" in msg and "not the one that best separates anomalies" in msg
+    assert "pass a wider" not in msg and "not a reason to widen the grid" in msg

@@ -189,13 +189,10 @@ def test_soft_boundary_nu_property():
     est = DeepSVDD(objective="soft-boundary", nu=nu, verbose=0, num_epochs=12, batch_size=30, lr=1e-3).fit(X)
     dist = -est.score_samples(X)
     R2 = float(soft_boundary_radius_sq(dist, nu))  # exactly one of the training distances
-    assert est.radius_**2 == pytest.approx(R2)
+    assert est.radius_**2 == pytest.approx(R2) and -est.offset_ == R2  # R^2 is stored as the distance itself
     # Prop. 4 exactly, with strict and non-strict comparisons.
     assert np.mean(dist > R2) <= nu
     assert np.mean(dist >= R2) >= nu
-    # The predict threshold lies halfway to the next larger distance: the same points are inside, none on it.
-    T = -est.offset_
-    assert R2 < T < dist[dist > R2].min()
     assert np.array_equal(est.predict(X) == 1, dist <= R2)
     assert np.mean(est.predict(X) == -1) <= nu + 1 / len(X)
     assert any(h["r"] > 0 for h in est.history_)  # R was updated during training (block coordinate descent)
@@ -379,3 +376,75 @@ def test_model_saved_on_a_gpu_loads_on_a_cpu_machine(tmp_path):
         again = DeepSVDD.load(tmp_path / "m.pt")
     assert again.device_.type == "cpu"
     assert np.array_equal(again.score_samples(X), est.score_samples(X))
+
+
+# ------------------------------------------------------------------------------------------------ issue 10
+@pytest.mark.parametrize("make", [
+    lambda: DeepSVDD(**FAST),
+    lambda: DeepSVDD(pretrain=True, ae_epochs=1, **FAST),
+    lambda: OCNN(pretrain=True, ae_epochs=1, **FAST),
+    lambda: AutoencoderDetector(**FAST),
+], ids=["DeepSVDD", "DeepSVDD-pretrain", "OCNN-pretrain", "Autoencoder"])
+def test_fit_leaves_the_callers_global_rngs_alone(make):
+    """fit seeds private generators only: NumPy's, Python's and torch's global states are unchanged."""
+    import random
+
+    np.random.seed(123)
+    random.seed(123)
+    torch.manual_seed(123)
+    np_state, py_state, torch_state = np.random.get_state(), random.getstate(), torch.get_rng_state()
+    a = make().fit(_vectors()).score_samples(_vectors())
+    assert np.array_equal(np.random.get_state()[1], np_state[1]) and np.random.get_state()[2] == np_state[2]
+    assert random.getstate() == py_state
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    torch.manual_seed(999)  # a different global state does not change the result: random_state alone decides
+    np.testing.assert_array_equal(make().fit(_vectors()).score_samples(_vectors()), a)
+
+
+@pytest.mark.parametrize("est", _all_estimators(), ids=lambda e: type(e).__name__)
+def test_predict_and_scores_do_not_depend_on_the_batch(est):
+    """Scoring rows alone, in odd batches or all together gives identical scores and labels."""
+    X = _vectors(41)
+    est.fit(X)
+    full_s, full_p = est.score_samples(X), est.predict(X)
+    parts = [slice(i, i + 3) for i in range(0, len(X), 3)]
+    np.testing.assert_array_equal(np.concatenate([est.score_samples(X[p]) for p in parts]), full_s)
+    np.testing.assert_array_equal(np.concatenate([est.predict(X[p]) for p in parts]), full_p)
+    np.testing.assert_array_equal(np.concatenate([est.predict(X[i:i + 1]) for i in range(len(X))]), full_p)
+
+
+def test_one_class_threshold_is_no_training_distance():
+    """One-class Deep SVDD: the threshold lies strictly between two training distances (halfway)."""
+    X = _vectors(60)
+    est = DeepSVDD(**FAST).fit(X)
+    d = np.sort(-est.score_samples(X))
+    T = -est.offset_
+    assert not np.any(d == T)
+    k = np.searchsorted(d, T)
+    assert T == pytest.approx((d[k - 1] + d[k]) / 2, rel=1e-6)
+    assert np.mean(d > T) <= est.nu
+
+
+@pytest.mark.parametrize("activation", ["linear", "sigmoid", "relu"])
+def test_ocnn_pickles(activation):
+    """No lambda in the OC-NN head: every activation pickles, and the copy scores the same."""
+    import pickle
+
+    X = _vectors(40)
+    est = OCNN(activation=activation, **FAST).fit(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).score_samples(X), est.score_samples(X))
+
+
+def test_training_diverged_names_epoch_and_setting():
+    from ocad_lab.training import TrainingDiverged
+
+    with pytest.raises(TrainingDiverged, match=r"epoch 1.*Lower the learning rate lr \(now 1000\)") as ei:
+        DeepSVDD(lr=1e3, **FAST).fit(_vectors(150))
+    assert ei.value.epoch == 1 and ei.value.loss > 1e6
+
+
+def test_sane_learning_rates_do_not_trip_the_divergence_check():
+    for lr in (1e-4, 1e-3, 1e-2, 1e-1):
+        DeepSVDD(lr=lr, verbose=0, num_epochs=10, batch_size=32).fit(_vectors(200))
+        AutoencoderDetector(lr=lr, verbose=0, num_epochs=10, batch_size=32).fit(_vectors(200))
+    OCNN(lr=1e-2, verbose=0, num_epochs=30, batch_size=32).fit(_vectors(200))
