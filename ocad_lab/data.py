@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import data_dir
+from .config import data_dir, env_flag
 
 __all__ = [
     "DATASETS",
@@ -155,7 +155,7 @@ def _is_offline(download):
     """True when downloads are off: ``download=False``, or ``download=None`` and ``OCAD_OFFLINE=1``."""
     if download is not None:
         return not bool(download)
-    return os.environ.get("OCAD_OFFLINE", "0").strip().lower() in _TRUE
+    return env_flag("OCAD_OFFLINE")  # strict: OCAD_OFFLINE=banana raises a SettingError listing the values
 
 
 # --------------------------------------------------------------------------------------------------------------
