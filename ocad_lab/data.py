@@ -92,6 +92,35 @@ _REMOTE = {
         "files": {"cifar-10-python.tar.gz": "c58f30108f718f92721af3b95e74349a"},
     },
 }
+# Local copies are checked against known md5 values (files are identified by name, with or without ".gz"): the
+# gzipped file's md5 (the download hash above), or the md5 of the decompressed bytes (a copy re-gzipped by other
+# tools, or stored uncompressed, has other .gz bytes but the same content). MNIST's content hashes are those of the
+# official files; Fashion-MNIST's were computed from Debian's dataset-fashion-mnist package (the official release,
+# re-gzipped). CIFAR-10's batches are the files of the official archive (the values torchvision checks too).
+_CONTENT_MD5 = {
+    "mnist": {
+        "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+        "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+        "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+        "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+        "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+    },
+    "cifar10": {
+        "data_batch_1": "c99cafc152244af753f735de768cd75f",
+        "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+        "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+        "data_batch_4": "634d18415352ddfa80567beed471001a",
+        "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+        "test_batch": "40351d587109b95175f43aff81a1287e",
+    },
+}
+# Official sizes (images per split) of the IDX data sets: a train file holding the test count and vice versa is a swap.
+_OFFICIAL_N = {"mnist": {"train": 60000, "test": 10000}, "fashion-mnist": {"train": 60000, "test": 10000}}
 _ENV_VARS = {"mnist": "OCAD_MNIST_DIR", "fashion-mnist": "OCAD_FASHION_MNIST_DIR", "cifar10": "OCAD_CIFAR10_DIR"}
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _CIFAR_FOLDER = "cifar-10-batches-py"
@@ -111,7 +140,13 @@ class DatasetUnavailable(RuntimeError):
 
 
 def _check_name(name):
-    """Return ``name`` if it is one of :data:`DATASETS`, else raise a ValueError listing them."""
+    """Return ``name`` if it is one of :data:`DATASETS`, else raise a ValueError listing them (TypeError: not a str)."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"load_dataset takes the name of a data set ({', '.join(DATASETS)}), got {type(name).__name__}. "
+            "For your own data use one_class_split((X, y), normal_class) with arrays, or "
+            "one_class_split('/folder/with/one/sub-folder/per/class', normal_class) with image files."
+        )
     if name not in DATASETS:
         raise ValueError(f"Unknown data set {name!r}. Choose one of: {', '.join(DATASETS)}.")
     return name
@@ -290,7 +325,11 @@ def read_idx(path):
     ValueError
         On a bad magic number, an unknown type code, or a file shorter or longer than its header says.
     """
-    buf = _read_bytes(path)
+    return _parse_idx(_read_bytes(path), path)
+
+
+def _parse_idx(buf, path):
+    """Parse the bytes of an IDX file (see :func:`read_idx`)."""
     if len(buf) < 4 or buf[0] != 0 or buf[1] != 0:
         raise ValueError(f"{path}: not an IDX file (bad magic number {buf[:4].hex() or 'empty'}).")
     code, ndim = buf[2], buf[3]
@@ -496,8 +535,128 @@ def _resolve_files(name, root=None, download=None):
     return files
 
 
+def _stem(path):
+    """The official file name of a data file: its name without a ".gz" suffix."""
+    name = Path(path).name
+    return name[:-3] if name.endswith(".gz") else name
+
+
+def _md5s(path):
+    """The md5 of a file's bytes and, for a gzipped file, of its decompressed bytes (set of hex strings)."""
+    import hashlib
+
+    raw = Path(path).read_bytes()
+    out = {hashlib.md5(raw).hexdigest()}
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            out.add(hashlib.md5(gzip.decompress(raw)).hexdigest())
+        except (EOFError, OSError):
+            pass  # corrupt: the parser says so
+    return out
+
+
+def _idx_count(path):
+    """The first dimension in an IDX file's header (number of items), or None when unreadable."""
+    try:
+        opener = gzip.open if Path(path).read_bytes()[:2] == b"\x1f\x8b" else open
+        with opener(path, "rb") as fh:
+            head = fh.read(8)
+        return struct.unpack(">I", head[4:8])[0] if len(head) == 8 and head[3] >= 1 else None
+    except (OSError, EOFError, struct.error):
+        return None
+
+
 @functools.lru_cache(maxsize=8)
-def _read_split(name, paths):
+def _verify_files(name, key):
+    """Check local files against the known md5 values; return the paths that are not the official files.
+
+    ``key`` is a tuple of (split, path, size, mtime). A file holding another official file's content (train and test
+    swapped) raises DatasetUnavailable; a file that matches no official file gets one warning (it may be the user's
+    own copy); IDX files whose item counts are the official test/train counts swapped raise too.
+    """
+    import warnings
+
+    known = _CONTENT_MD5.get(name, {})
+    remote = {_stem(f): md5 for f, md5 in _REMOTE.get(name, {}).get("files", {}).items()}
+    unverified = []
+    for _split, path, _size, _mtime in key:
+        stem = _stem(path)
+        hashes = _md5s(path)
+        if hashes & {known.get(stem), remote.get(stem)}:
+            continue
+        other = [s for s, md5 in known.items() if s != stem and (md5 in hashes or remote.get(s) in hashes)]
+        if other:
+            raise DatasetUnavailable(
+                f"{path} holds the official {other[0]!r} file of {name!r}, not {stem!r}: the files are swapped "
+                f"(train and test, or images and labels). Rename them back to their official names."
+            )
+        unverified.append(path)
+    counts = {}
+    if name in _OFFICIAL_N:
+        for split, path, _size, _mtime in key:
+            counts.setdefault(split, _idx_count(path))
+        official = _OFFICIAL_N[name]
+        if counts.get("train") == official["test"] and counts.get("test") == official["train"]:
+            raise DatasetUnavailable(
+                f"The {name!r} train files hold {official['test']:,} items and the test files {official['train']:,}: "
+                "the train and test files are swapped. Rename them back (train-* = 60,000 images, t10k-* = 10,000)."
+            )
+    if unverified:
+        warnings.warn(
+            f"{', '.join(Path(p).name for p in unverified)} in {Path(unverified[0]).parent} "
+            f"{'does' if len(unverified) == 1 else 'do'} not match the official {name!r} files (md5). If this is "
+            "your own copy, this is expected; otherwise replace them with the original files (or delete them from "
+            "the cache to download again). Labels and image sizes are still checked.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return tuple(unverified)
+
+
+def _file_key(files):
+    """A hashable description of a file set {split: [paths]} that changes when a file changes."""
+    key = []
+    for split, paths in files.items():
+        for p in paths:
+            st = os.stat(p)
+            key.append((split, str(p), st.st_size, st.st_mtime_ns))
+    return tuple(key)
+
+
+# Image sizes of the known data sets, (C, H, W).
+_IMAGE_SHAPE = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
+def _check_contents(name, paths, X, y, unverified):
+    """Check label range and image size of a parsed split (errors), and, for unverified MNIST-like files, that the
+    background is dark (a warning: inverted pixels)."""
+    import warnings
+
+    where = f"{paths[-1]}" if name != "cifar10" else f"{Path(paths[0]).parent}"
+    if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
+        raise DatasetUnavailable(
+            f"{where}: labels must be the classes 0..{N_CLASSES - 1} of {name!r}, found values from {int(y.min())} to "
+            f"{int(y.max())}. This is not the {name!r} labels file: replace it with the original file."
+        )
+    if X.shape[1:] != _IMAGE_SHAPE.get(name, X.shape[1:]):
+        raise DatasetUnavailable(
+            f"{paths[0]}: {name!r} images are {_IMAGE_SHAPE[name]} (C, H, W), found {X.shape[1:]}. "
+            "Replace the file with the original one."
+        )
+    if name in ("mnist", "fashion-mnist") and paths[0] in unverified and len(X):
+        border = np.concatenate([X[:500, :, 0].ravel(), X[:500, :, -1].ravel(), X[:500, :, :, 0].ravel(),
+                                 X[:500, :, :, -1].ravel()])
+        if border.mean() > 200:
+            warnings.warn(
+                f"{paths[0]}: the image borders are bright (mean {border.mean():.0f} of 255) where {name!r} has a "
+                "black background: the pixels look inverted. Use the original files (or 255 - images).",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+@functools.lru_cache(maxsize=8)
+def _read_split(name, paths, unverified=()):
     """Parse one split's files into (uint8 images (N, C, H, W), int64 labels); cached per file tuple."""
     try:
         if name == "cifar10":
@@ -517,6 +676,7 @@ def _read_split(name, paths):
             f"The {name!r} files are unreadable: {err} Replace them with the original files "
             f"(or delete them from the cache to download again)."
         ) from None
+    _check_contents(name, paths, X, y, unverified)
     X.setflags(write=False)
     y.setflags(write=False)
     return X, y
@@ -603,7 +763,8 @@ def load_dataset(name, split="train", root=None, download=None):
     if name in ("digits", "mnist5k"):
         return _bundled(name, split)
     files = _resolve_files(name, root=root, download=download)
-    X_uint8, y = _read_split(name, tuple(str(p) for p in files[split]))
+    unverified = _verify_files(name, _file_key(files))  # md5 of the known files; swapped train/test files
+    X_uint8, y = _read_split(name, tuple(str(p) for p in files[split]), unverified)
     return (X_uint8 / np.float32(255.0)).astype(np.float32), y.copy()
 
 
