@@ -53,6 +53,7 @@ __all__ = [
     "minmax_constants",
     "preprocess",
     "one_class_split",
+    "load_image_folder",
     "dataset_status",
     "read_idx",
     "read_cifar_batch",
@@ -791,7 +792,10 @@ def gcn_l1(X):
     """
     X = np.asarray(X, dtype=np.float32)
     if X.ndim < 2:
-        raise ValueError(f"gcn_l1 expects a batch of samples (N, ...), got shape {X.shape}.")
+        raise ValueError(f"gcn_l1 expects a batch of samples (N, ...), got shape {X.shape}; add a batch axis, "
+                         "e.g. X[None] for a single image.")
+    if X.size == 0:  # no samples (or samples without pixels): nothing to normalise
+        return X.copy()
     flat = X.reshape(len(X), -1)
     centred = flat - flat.mean(axis=1, dtype=np.float64, keepdims=True).astype(np.float32)
     scale = np.abs(centred).mean(axis=1, dtype=np.float64, keepdims=True).astype(np.float32)
@@ -814,9 +818,13 @@ def minmax_constants(X_train_normal):
     -------
     lo, hi : float
     """
-    G = gcn_l1(X_train_normal)
-    if G.size == 0:
-        raise ValueError("minmax_constants needs at least one training image.")
+    X = np.asarray(X_train_normal)
+    if X.ndim < 2 or X.shape[0] == 0 or X.size == 0:
+        raise ValueError(
+            f"minmax_constants needs at least one training image of the normal class, got an array of shape "
+            f"{X.shape}. Check that the normal class is present in the training data (e.g. np.unique(y))."
+        )
+    G = gcn_l1(X)
     return float(G.min()), float(G.max())
 
 
@@ -880,6 +888,7 @@ class OneClassSplit:
     lo: float | None
     hi: float | None
     name: str
+    class_names: tuple | None = None  # your own data: the class labels (array values or sub-folder names)
 
     def __repr__(self):
         """Summarise sizes and anomaly fractions instead of printing arrays."""
@@ -969,15 +978,21 @@ def one_class_split(
     preprocess=True,
     random_state=0,
     root=None,
+    test_size=0.25,
 ):
-    """Turn a labelled image data set into a one-class problem (labels: anomaly = 1).
+    """Turn a labelled image data set -- a named one, or your own -- into a one-class problem (labels: anomaly = 1).
 
     Parameters
     ----------
-    name : {"digits", "mnist5k", "fashion-mnist", "mnist", "cifar10"}
-        Data set, as in :func:`load_dataset`.
-    normal_class : int
-        The class (0..9) treated as normal.
+    name : str, Path, or tuple of arrays
+        A data set name as in :func:`load_dataset` ("digits", "mnist5k", "fashion-mnist", "mnist", "cifar10"), or
+        your own data: ``(X, y)`` arrays (X of shape (N, d), (N, H, W) or (N, C, H, W); y any labels), which are
+        split into a fixed stratified train/test split (``test_size``); ``(X_train, y_train, X_test, y_test)``;
+        or a folder with one sub-folder of images per class (``folder/<class>/*.png``, read with
+        :func:`load_image_folder`; ``folder/train/<class>/`` and ``folder/test/<class>/`` give the split).
+    normal_class : int or label
+        The class treated as normal: 0..9 for a named data set; for your data a value of ``y`` or a sub-folder
+        name (an int matches a sub-folder named by that number).
     protocol : {"inductive", "transductive"}, default "inductive"
         "inductive" (Deep SVDD paper): train on the normal class of the training split; test on the test split
         (normal class vs ``anomaly_classes``). "transductive" (OC-NN paper): one contaminated mixture drawn from
@@ -999,24 +1014,52 @@ def one_class_split(
         Seed for all subsampling.
     root : str or Path, optional
         Local folder with the data files (see :func:`load_dataset`).
+    test_size : float, default 0.25
+        Your ``(X, y)`` data or a folder without train/test sub-folders: the share held out as the test split
+        (fixed seed 0, stratified by class, so every ``random_state`` sees the same split).
 
     Returns
     -------
     OneClassSplit
+        For your data, ``classes_train`` / ``classes_test``, ``normal_class`` and ``anomaly_classes`` hold your
+        labels and ``class_names`` lists them.
+
+    Raises
+    ------
+    ValueError
+        Unknown names or protocols, a normal class with no training images, bad shapes, NaN in X.
+    TypeError
+        Non-numeric or complex X, or data that is neither a name, arrays nor a folder.
     """
-    _check_name(name)
-    normal = _check_class(normal_class)
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}. Choose one of: {', '.join(PROTOCOLS)}.")
-    anomalies = _anomaly_classes(normal, anomaly_classes)
     fraction = None if anomaly_fraction is None else _check_fraction(anomaly_fraction)
     n_train, n_test = _check_count(n_train, "n_train"), _check_count(n_test, "n_test")
     seed = int(random_state)
 
-    X_tr, c_tr = load_dataset(name, "train", root=root)
+    if not (isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool) and test_size >= 1):
+        test_size = _check_fraction(test_size, "test_size")
+    own = _own_data(name, test_size)  # None for a named data set
+    if own is None:
+        _check_name(name)
+        normal = _check_class(normal_class)
+        anomalies = _anomaly_classes(normal, anomaly_classes)
+        names = None
+        X_tr, c_tr = load_dataset(name, "train", root=root)
+        get_test = lambda: load_dataset(name, "test", root=root)  # noqa: E731 - loaded only when needed
+        label = name
+    else:
+        X_tr, c_tr, X_te_own, c_te_own, names, label = own
+        normal, anomalies = _own_classes(names, normal_class, anomaly_classes)
+        get_test = lambda: (X_te_own, c_te_own)  # noqa: E731
+    _check_present(c_tr, normal, "training", label, names)
+
     if protocol == "inductive":
-        X_te, c_te = load_dataset(name, "test", root=root)
+        X_te, c_te = get_test()
         i_tr, i_te = _inductive(c_tr, c_te, normal, anomalies, fraction, n_train, n_test, seed)
+        if len(i_te) == 0:
+            raise ValueError(f"The test split of {label!r} has no images of the normal class or the anomaly classes; "
+                             "check the labels of the test data.")
         X_train, classes_train = X_tr[i_tr], c_tr[i_tr]
         X_test, classes_test = X_te[i_te], c_te[i_te]
     else:
@@ -1029,11 +1072,202 @@ def one_class_split(
         lo, hi = minmax_constants(X_train)  # training data only, never test statistics
         X_train = _apply_preprocess(X_train, lo, hi)
         X_test = X_train if protocol == "transductive" else _apply_preprocess(X_test, lo, hi)
+    else:
+        X_train = np.asarray(X_train, dtype=np.float32)
+        X_test = X_train if protocol == "transductive" else np.asarray(X_test, dtype=np.float32)
     y_train = (classes_train != normal).astype(np.int64)
     y_test = y_train if protocol == "transductive" else (classes_test != normal).astype(np.int64)
+    if names is not None:  # back to the user's own labels
+        names_arr = np.asarray(names)
+        classes_train, classes_test = names_arr[classes_train], names_arr[classes_test]
+        normal, anomalies = names[normal], tuple(names[a] for a in anomalies)
     return OneClassSplit(
-        X_train, y_train, X_test, y_test, classes_train, classes_test, normal, anomalies, protocol, lo, hi, name
+        X_train, y_train, X_test, y_test, classes_train, classes_test, normal, anomalies, protocol, lo, hi, label,
+        None if names is None else tuple(names),
     )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Your own data: arrays (X, y) or a folder with one sub-folder of images per class
+# --------------------------------------------------------------------------------------------------------------
+
+_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
+_OWN_HELP = ("pass (X, y) -- X of shape (N, d), (N, H, W) or (N, C, H, W), y of shape (N,) -- or "
+             "(X_train, y_train, X_test, y_test), or a folder with one sub-folder of images per class")
+
+
+def _check_present(codes, normal, split, label, names):
+    """Raise a clear ValueError when the normal class has no samples in a split (before any reshape fails)."""
+    if not np.any(codes == normal):
+        shown = normal if names is None else names[normal]
+        present = sorted({int(c) for c in np.unique(codes)}) if names is None else [names[c] for c in np.unique(codes)]
+        raise ValueError(
+            f"The normal class {shown!r} has no images in the {split} data of {label!r} (classes present: "
+            f"{present if len(codes) else 'none, the split is empty'}). Choose a class that is present, or check "
+            "the files / labels."
+        )
+
+
+def _check_own_arrays(X, y, what):
+    """Validate one (X, y) pair of a user's data; return (float array, label array)."""
+    try:
+        X = np.asarray(X)
+        y = np.asarray(y)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{what}: X and y must be arrays ({err}); {_OWN_HELP}.") from None
+    if X.dtype == object or np.iscomplexobj(X) or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{what}: X must hold real numbers, got dtype {X.dtype}; {_OWN_HELP}.")
+    if X.ndim < 2:
+        raise ValueError(f"{what}: X has shape {X.shape}, but needs one row per sample: (N, d), (N, H, W) or "
+                         "(N, C, H, W). Reshape your data, e.g. X.reshape(-1, 1) for one feature.")
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(f"{what}: y must be 1-D with one label per row of X; got X of shape {X.shape} and y of "
+                         f"shape {y.shape}.")
+    if len(X) == 0 or X[0].size == 0:
+        raise ValueError(f"{what}: X is empty (shape {X.shape}); give at least one sample with at least one value.")
+    if not np.isfinite(X).all():
+        raise ValueError(f"{what}: X contains NaN or infinite values; remove or impute them first.")
+    return X.astype(np.float32, copy=False), y
+
+
+def _own_data(data, test_size):
+    """Turn a user's data into (X_train, codes_train, X_test, codes_test, class names, label); None for a name."""
+    if isinstance(data, str) and data in DATASETS:
+        return None
+    if isinstance(data, (str, os.PathLike)):
+        folder = Path(data).expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"Unknown data set {str(data)!r}: not one of {', '.join(DATASETS)}, and no folder "
+                             f"exists at that path. For your own data {_OWN_HELP}.")
+        def named(sub):
+            X, codes, classes = load_image_folder(sub)
+            return X, np.asarray(classes)[codes]  # labels = sub-folder names
+
+        if (folder / "train").is_dir() and (folder / "test").is_dir():
+            parts = (*named(folder / "train"), *named(folder / "test"))
+        else:
+            parts = named(folder)
+        label = str(folder)
+    elif isinstance(data, (tuple, list)) and len(data) in (2, 4):
+        parts, label = tuple(data), "your data"
+    elif isinstance(data, np.ndarray):
+        raise TypeError(f"Got one array of shape {data.shape} but no labels; {_OWN_HELP}.")
+    else:
+        raise TypeError(f"Unknown data set {data!r}: give a name ({', '.join(DATASETS)}), or {_OWN_HELP}.")
+    if len(parts) == 2:
+        X, y = _check_own_arrays(*parts, "your data")
+        names, codes = np.unique(y, return_inverse=True)
+        from sklearn.model_selection import train_test_split
+
+        idx = np.arange(len(y))
+        try:  # a fixed split, stratified by class, independent of random_state (as for the bundled data sets)
+            i_tr, i_te = train_test_split(idx, test_size=test_size, stratify=codes, random_state=0)
+        except ValueError:  # a class with a single sample cannot be stratified
+            i_tr, i_te = train_test_split(idx, test_size=test_size, random_state=0)
+        i_tr, i_te = np.sort(i_tr), np.sort(i_te)
+        return X[i_tr], codes[i_tr], X[i_te], codes[i_te], list(names.tolist()), label
+    X_tr, y_tr = _check_own_arrays(parts[0], parts[1], "your training data")
+    X_te, y_te = _check_own_arrays(parts[2], parts[3], "your test data")
+    if X_tr.shape[1:] != X_te.shape[1:]:
+        raise ValueError(f"Training samples have shape {X_tr.shape[1:]} but test samples {X_te.shape[1:]}; "
+                         "they must match.")
+    names = np.unique(np.concatenate([y_tr, y_te]))
+    return (X_tr, np.searchsorted(names, y_tr), X_te, np.searchsorted(names, y_te), list(names.tolist()), label)
+
+
+def _own_classes(names, normal_class, anomaly_classes):
+    """Map the user's normal / anomaly class labels to codes (positions in ``names``)."""
+
+    def code(c, what):
+        for i, n in enumerate(names):
+            if n == c or (isinstance(n, str) and not isinstance(c, str) and n == str(c)):
+                return i
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool) and all(isinstance(n, str) for n in names) \
+                and 0 <= c < len(names):
+            return int(c)  # sub-folder names: an int that names none of them is a position in the sorted list
+        raise ValueError(f"{what} {c!r} is not one of the classes of your data: {names}.")
+
+    if len(names) < 2:
+        raise ValueError(f"Your data has a single class {names}; a one-class split needs the normal class and at "
+                         "least one other class as anomalies for testing.")
+    normal = code(normal_class, "normal_class")
+    if anomaly_classes is None:
+        anomalies = tuple(i for i in range(len(names)) if i != normal)
+    else:
+        if isinstance(anomaly_classes, (str, int, np.integer)):
+            anomaly_classes = [anomaly_classes]
+        anomalies = tuple(sorted({code(c, "anomaly_classes entry") for c in anomaly_classes}))
+        if not anomalies:
+            raise ValueError("anomaly_classes is empty: give at least one class, or None for all other classes.")
+        if normal in anomalies:
+            raise ValueError(f"anomaly_classes contains the normal class {names[normal]!r}.")
+    return normal, anomalies
+
+
+def load_image_folder(folder):
+    """Read a folder of images with one sub-folder per class (``folder/<class>/*.png``).
+
+    Images are read with Pillow (installed with matplotlib). All must have the same size; if every image is
+    grey-scale they come back with one channel, otherwise as RGB (alpha dropped).
+
+    Parameters
+    ----------
+    folder : str or Path
+
+    Returns
+    -------
+    X : ndarray of shape (N, C, H, W), float32 in [0, 1]
+    labels : ndarray of shape (N,), int64 -- positions of the sub-folders in ``class_names``
+    class_names : list of str -- the sub-folder names, sorted
+
+    Raises
+    ------
+    ValueError
+        No sub-folders, a sub-folder without images, an unreadable image, or images of different sizes.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder; give a folder with one sub-folder of images per class.")
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise ValueError(f"{folder} holds no sub-folders. Put the images of each class in its own sub-folder, "
+                         f"e.g. {folder}/cat/1.png and {folder}/dog/1.png.")
+    files, labels = [], []
+    for i, c in enumerate(classes):
+        found = sorted(p for p in (folder / c).iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_EXTS)
+        if not found:
+            raise ValueError(f"{folder / c} holds no images ({', '.join(_IMAGE_EXTS)}); add images or remove the "
+                             "sub-folder.")
+        files += found
+        labels += [i] * len(found)
+    images, grey = [], True
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                im.load()
+                grey &= im.mode in ("1", "L", "I", "I;16", "F", "LA")  # palette and colour images become RGB
+                images.append(im.copy())
+        except (UnidentifiedImageError, OSError, ValueError) as err:
+            raise ValueError(f"{f} is not a readable image ({type(err).__name__}); fix or remove it.") from None
+    sizes = {}
+    for f, im in zip(files, images):
+        sizes.setdefault(im.size, f)
+    if len(sizes) > 1:
+        (s1, f1), (s2, f2) = list(sizes.items())[:2]
+        raise ValueError(f"The images must all have the same size; found {s1[0]}x{s1[1]} ({f1.name}) and "
+                         f"{s2[0]}x{s2[1]} ({f2.name}). Resize them first (e.g. with PIL's Image.resize).")
+    mode = "L" if grey else "RGB"
+    arrays = []
+    for im in images:
+        a = np.asarray(im.convert(mode) if im.mode not in ("I", "I;16", "F") else im, dtype=np.float32)
+        if im.mode in ("I", "I;16"):
+            a = a / 65535.0
+        elif im.mode != "F":
+            a = a / 255.0
+        arrays.append(a[None] if a.ndim == 2 else np.moveaxis(a, -1, 0))
+    return np.stack(arrays).astype(np.float32), np.asarray(labels, dtype=np.int64), classes
 
 
 _apply_preprocess = preprocess  # the keyword argument of one_class_split shadows the function's name
