@@ -113,13 +113,21 @@ def _reproduce_settings(args, parser):
     from .config import is_quick
     from .data import DATASETS
 
-    if args.dataset not in DATASETS:
-        parser.error(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}")
+    folder = args.dataset not in DATASETS and os.path.isdir(args.dataset)  # your own images, one sub-folder a class
+    if args.dataset not in DATASETS and not folder:
+        parser.error(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}, or give a folder with "
+                     "one sub-folder of images per class")
     try:
         methods = ex.check_methods(args.methods)
         classes = ex.parse_classes(args.classes)
     except ValueError as err:
         parser.error(str(err).rstrip("."))
+    if folder:
+        base = os.path.join(args.dataset, "train") if os.path.isdir(os.path.join(args.dataset, "train")) else args.dataset
+        subs = sorted(d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d)) and not d.startswith("."))
+        if max(classes) >= len(subs):
+            parser.error(f"{args.dataset} has {len(subs)} class sub-folders ({', '.join(subs[:10])}): --classes are "
+                         f"their positions 0..{max(len(subs) - 1, 0)} in sorted order, got {args.classes}")
     overrides = {}
     if args.epochs is not None:
         overrides = {"ae_epochs": args.epochs, "svdd_epochs": args.epochs, "ocnn_epochs": args.epochs}
@@ -156,15 +164,19 @@ def _cmd_reproduce(args):
     cfg = settings["config"]
     out = Path(args.out)
     try:  # before any file is written: the device (even when only shallow methods run), then the data
-        get_device(args.device)
+        wants_device = args.device is not None or os.environ.get("OCAD_DEVICE", "").strip() not in ("", "auto")
+        if wants_device or any(ex.METHODS[m].deep for m in settings["methods"]):
+            get_device(args.device)  # automatic choice cannot fail; a named device is checked even for shallow runs
         if out.exists() and not out.is_dir():
             raise ex.ResultsFolderError(f"--out {out} is a file, not a folder; choose a folder path (it is created).")
     except (SettingError, ex.ResultsFolderError) as err:
         return _error(str(err))
-    try:  # fail early, before any file is written, when the data set is not here
+    try:  # fail early, before any file is written, when the data set is not here (or your folder is unreadable)
         ex.one_split(settings["dataset"], settings["classes"][0], cfg)
     except DatasetUnavailable as err:
         return _error(str(err), 1)
+    except (ValueError, TypeError) as err:
+        return _error(str(err))
     try:  # the results folder: refuse foreign, config-less or other-settings folders; repair a partial last line
         previous = ex.check_results_folder(out, settings, keys=_RESUME_KEYS, force=args.force, fresh=args.fresh)
     except ex.ResultsFolderError as err:
@@ -192,6 +204,11 @@ def _cmd_reproduce(args):
         return 130
     except DatasetUnavailable as err:
         return _error(str(err), 1)
+    except (ValueError, TypeError, RuntimeError, FloatingPointError) as err:  # a run that cannot complete
+        first = (str(err).strip().splitlines() or [""])[0][:400]
+        return _error(f"a run failed after {n_wanted - n_todo + n_new} of {n_wanted} runs ({type(err).__name__}: "
+                      f"{first}); the rows done are kept in {out / ex.RESULTS_CSV} and the same command resumes "
+                      "once the cause is fixed.", 1)
     finally:
         try:
             _write_reproduce_outputs(out, settings, rows)
@@ -215,7 +232,8 @@ def _add_reproduce(subparsers):
         "skips the runs already in results.csv.",
         epilog=_REPRODUCE_EXAMPLE,
     )
-    p.add_argument("--dataset", required=True, help=f"one of: {', '.join(DATASETS)}")
+    p.add_argument("--dataset", required=True,
+                   help=f"one of: {', '.join(DATASETS)}; or a folder with one sub-folder of images per class")
     p.add_argument("--methods", default="deep-svdd,ocsvm", help=f"comma-separated, from: {', '.join(METHODS)}")
     p.add_argument("--classes", default="0-9", help="normal classes, e.g. 0-9, 3 or 1,3,5-7 (default 0-9)")
     p.add_argument("--seeds", type=_positive_int("--seeds"), default=3, help="number of seeds 0..N-1 (default 3)")
