@@ -125,13 +125,17 @@ def _reproduce_settings(args, parser):
     if folder:
         base = os.path.join(args.dataset, "train") if os.path.isdir(os.path.join(args.dataset, "train")) else args.dataset
         subs = sorted(d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d)) and not d.startswith("."))
+        if not subs:
+            parser.error(f"{base} holds no sub-folders; put the images of each class in its own sub-folder "
+                         f"({base}/<class>/*.png)")
         if max(classes) >= len(subs):
             parser.error(f"{args.dataset} has {len(subs)} class sub-folders ({', '.join(subs[:10])}): --classes are "
                          f"their positions 0..{max(len(subs) - 1, 0)} in sorted order, got {args.classes}")
     overrides = {}
     if args.epochs is not None:
         overrides = {"ae_epochs": args.epochs, "svdd_epochs": args.epochs, "ocnn_epochs": args.epochs}
-    quick = bool(args.quick) or is_quick()
+    env_quick = is_quick()  # read even with --quick: OCAD_QUICK=banana is an error, not "off"
+    quick = bool(args.quick) or env_quick
     return {"dataset": args.dataset, "methods": methods, "classes": classes, "seeds": list(range(args.seeds)),
             "quick": quick, "config": ex.get_config(quick=quick, **overrides)}
 
@@ -278,7 +282,7 @@ def main(argv=None):
     int
         0 on success; argparse exits with 2 on a usage error.
     """
-    from .config import SettingError
+    from .config import SettingError, check_environment
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -286,6 +290,8 @@ def main(argv=None):
         parser.print_help()
         return 1
     try:
+        if args.command != "info":  # info reports a bad OCAD_DEVICE in its table; the switches are checked anyway
+            check_environment()
         return int(args.func(args) or 0)
     except SettingError as err:  # e.g. OCAD_QUICK=banana, OCAD_DEVICE=nonsense: one line, no traceback
         sys.stderr.write(f"ocad-lab {args.command}: error: {err}\n")

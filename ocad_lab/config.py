@@ -49,6 +49,18 @@ def env_flag(name, default=False):
     )
 
 
+#: The on/off environment switches of the kit (read strictly by :func:`env_flag`).
+ENV_SWITCHES = ("OCAD_QUICK", "OCAD_OFFLINE")
+
+
+def check_environment():
+    """Validate every OCAD_* switch now (the ``ocad-lab`` command does this first): a SettingError names the bad one."""
+    for name in ENV_SWITCHES:
+        env_flag(name)
+    if os.environ.get("OCAD_DEVICE", "").strip().lower() not in ("", "auto"):
+        get_device()
+
+
 def is_quick() -> bool:
     """Return True when quick mode is on (``OCAD_QUICK=1``; the tests and CI set it).
 
