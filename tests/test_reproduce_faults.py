@@ -22,9 +22,9 @@ import pytest
 from ocad_lab.cli import main
 from ocad_lab.experiments import ROW_FIELDS
 
-ARGS = ["reproduce", "--dataset", "digits", "--methods", "if", "--classes", "0-9", "--seeds", "2", "--quick",
+ARGS = ["reproduce", "--dataset", "digits", "--methods", "if", "--classes", "0-4", "--seeds", "2", "--quick",
         "--no-progress"]
-N_RUNS = 10 * 2
+N_RUNS = 5 * 2
 METRICS = ("auroc", "auprc", "p_at_10")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,9 +108,9 @@ def test_sigint_leaves_valid_csv_one_line_and_resumes(trial, reference, tmp_path
     time.sleep(rng.uniform(0, 0.2))  # land between or inside runs
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:  # finished before the signal arrived: nothing to check but the file
+    if proc.returncode == 0:  # finished before the signal arrived (a very slow machine): nothing was interrupted
         assert _check_valid_csv(out / "results.csv").keys() == reference.keys()
-        return
+        pytest.skip("the sweep finished before SIGINT arrived")
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     line = [x for x in err.splitlines() if "interrupted" in x]
@@ -130,7 +130,7 @@ def test_sigkill_at_random_points_leaves_valid_csv_and_resumes(trial, reference,
         if rng.random() < 0.3:
             time.sleep(rng.uniform(0, 2.0))  # anywhere, even during start-up
         else:
-            _wait_for(proc, out / "results.csv", min(N_RUNS - 1, before + rng.randrange(1, 8)))
+            _wait_for(proc, out / "results.csv", min(N_RUNS - 1, before + rng.randrange(1, 5)))
             time.sleep(rng.uniform(0, 0.05))
         proc.kill()
         proc.communicate(timeout=60)
