@@ -24,6 +24,12 @@ Images come back as float32 arrays of shape ``(N, C, H, W)`` with values in ``[0
   whole test split, the other classes being anomalies;
 * ``"transductive"`` (OC-NN paper, section 4.3): one contaminated mixture (e.g. MNIST '4' with about 5 % of
   '0', '7', '9') is both fitted and scored, so ``X_test`` is ``X_train``.
+
+Your own data goes through the same function: ``one_class_split((X, y), normal_class)`` with arrays, or
+``one_class_split("folder/", normal_class)`` with one sub-folder of images per class (:func:`load_image_folder`).
+
+Local copies of the known files are checked against the official md5 values (a warning names a file that differs:
+it may be your own copy), train and test files swapped are refused, and labels outside 0..9 are an error.
 """
 
 from __future__ import annotations
@@ -1039,7 +1045,7 @@ def one_class_split(
 
     if not (isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool) and test_size >= 1):
         test_size = _check_fraction(test_size, "test_size")
-    own = _own_data(name, test_size)  # None for a named data set
+    own = _own_data(name, test_size, split=protocol == "inductive")  # None for a named data set
     if own is None:
         _check_name(name)
         normal = _check_class(normal_class)
@@ -1130,8 +1136,12 @@ def _check_own_arrays(X, y, what):
     return X.astype(np.float32, copy=False), y
 
 
-def _own_data(data, test_size):
-    """Turn a user's data into (X_train, codes_train, X_test, codes_test, class names, label); None for a name."""
+def _own_data(data, test_size, split=True):
+    """Turn a user's data into (X_train, codes_train, X_test, codes_test, class names, label); None for a name.
+
+    ``split=False`` (transductive protocol): data without its own train/test split is used whole as the pool of the
+    mixture (the test part is empty).
+    """
     if isinstance(data, str) and data in DATASETS:
         return None
     if isinstance(data, (str, os.PathLike)):
@@ -1157,6 +1167,8 @@ def _own_data(data, test_size):
     if len(parts) == 2:
         X, y = _check_own_arrays(*parts, "your data")
         names, codes = np.unique(y, return_inverse=True)
+        if not split:
+            return X, codes, X[:0], codes[:0], list(names.tolist()), label
         from sklearn.model_selection import train_test_split
 
         idx = np.arange(len(y))

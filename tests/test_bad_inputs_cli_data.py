@@ -483,6 +483,7 @@ def test_own_arrays_and_a_png_folder_give_the_protocols_and_preprocessing(clean_
     assert s.X_train.min() == pytest.approx(0.0) and s.X_train.max() == pytest.approx(1.0)
     t = data.one_class_split((X, y), "ok", protocol="transductive", anomaly_fraction=0.1)
     assert t.X_test is t.X_train and t.y_train.mean() == pytest.approx(0.1, abs=0.02)
+    assert (t.y_train == 0).sum() == 100  # transductive: the whole of (X, y) is the pool, every normal is in it
     # your own train/test split
     u = data.one_class_split((X[:150], y[:150], X[150:], y[150:]), "ok")
     assert len(u.y_test) == 50 and u.y_test.all()  # the last 50 are all 'bad'
