@@ -123,7 +123,8 @@ def _reproduce_settings(args, parser):
     except ValueError as err:
         parser.error(str(err).rstrip("."))
     if folder:
-        base = os.path.join(args.dataset, "train") if os.path.isdir(os.path.join(args.dataset, "train")) else args.dataset
+        train = os.path.join(args.dataset, "train")
+        base = train if os.path.isdir(train) else args.dataset
         subs = sorted(d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d)) and not d.startswith("."))
         if not subs:
             parser.error(f"{base} holds no sub-folders; put the images of each class in its own sub-folder "
