@@ -304,6 +304,16 @@ def _api_empty_normal_class(tmp, mp):
     data.one_class_split("mnist", 3, root=folder)
 
 
+def _api_empty_test_split(tmp, mp):
+    write_mnist_folder(tmp / "m", n_test=0)
+    data.one_class_split("mnist", 1, root=tmp / "m")
+
+
+def _api_empty_train_split(tmp, mp):
+    write_mnist_folder(tmp / "m", n_train=0)
+    data.one_class_split("mnist", 1, root=tmp / "m")
+
+
 def _api_minmax_empty(tmp, mp):
     data.minmax_constants(np.zeros((0, 1, 28, 28), np.float32))
 
@@ -410,6 +420,10 @@ API_CASES = [
     pytest.param(_api_swapped_by_size, DatasetUnavailable, ["swapped", "Rename them back"], id="swapped-by-size"),
     pytest.param(_api_empty_normal_class, ValueError, ["normal class 3 has no images", "Choose a class"],
                  id="empty-normal-class"),
+    pytest.param(_api_empty_test_split, ValueError, ["test split of 'mnist' has no images", "check the labels"],
+                 id="empty-test-split"),
+    pytest.param(_api_empty_train_split, ValueError, ["none, the split is empty", "check the files"],
+                 id="empty-train-split"),
     pytest.param(_api_minmax_empty, ValueError, ["at least one training image", "(0, 1, 28, 28)"],
                  id="minmax-empty"),
     pytest.param(_api_split_1d, ValueError, ["shape (10,)", "Reshape your data"], id="own-X-1d"),
