@@ -30,7 +30,7 @@ def _device_line():
     why = "from OCAD_DEVICE" if os.environ.get("OCAD_DEVICE", "").strip() not in ("", "auto") else "auto-detected"
     try:
         device = get_device()
-    except RuntimeError as err:
+    except (RuntimeError, ValueError) as err:
         return f"error: {err}"
     return f"{device} ({why}; torch {torch.__version__})"
 
@@ -113,57 +113,47 @@ def _reproduce_settings(args, parser):
     from .config import is_quick
     from .data import DATASETS
 
-    if args.dataset not in DATASETS:
-        parser.error(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}")
+    folder = args.dataset not in DATASETS and os.path.isdir(args.dataset)  # your own images, one sub-folder a class
+    if args.dataset not in DATASETS and not folder:
+        parser.error(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}, or give a folder with "
+                     "one sub-folder of images per class")
     try:
         methods = ex.check_methods(args.methods)
         classes = ex.parse_classes(args.classes)
     except ValueError as err:
         parser.error(str(err).rstrip("."))
+    if folder:
+        train = os.path.join(args.dataset, "train")
+        base = train if os.path.isdir(train) else args.dataset
+        subs = sorted(d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d)) and not d.startswith("."))
+        if not subs:
+            parser.error(f"{base} holds no sub-folders; put the images of each class in its own sub-folder "
+                         f"({base}/<class>/*.png)")
+        if max(classes) >= len(subs):
+            parser.error(f"{args.dataset} has {len(subs)} class sub-folders ({', '.join(subs[:10])}): --classes are "
+                         f"their positions 0..{max(len(subs) - 1, 0)} in sorted order, got {args.classes}")
     overrides = {}
     if args.epochs is not None:
         overrides = {"ae_epochs": args.epochs, "svdd_epochs": args.epochs, "ocnn_epochs": args.epochs}
-    quick = bool(args.quick) or is_quick()
+    env_quick = is_quick()  # read even with --quick: OCAD_QUICK=banana is an error, not "off"
+    quick = bool(args.quick) or env_quick
     return {"dataset": args.dataset, "methods": methods, "classes": classes, "seeds": list(range(args.seeds)),
             "quick": quick, "config": ex.get_config(quick=quick, **overrides)}
 
 
-def _check_resume(out, settings, args, parser):
-    """Compare with an existing config.json; return the rows already done (empty when starting afresh)."""
-    import json
-
-    from . import experiments as ex
-
-    cfg_path, csv_path = out / "config.json", out / "results.csv"
-    if args.fresh:
-        for p in (cfg_path, csv_path, out / "summary.md"):
-            if p.exists():
-                p.unlink()
-        return []
-    if cfg_path.exists():
-        try:
-            old = json.loads(cfg_path.read_text())
-        except (OSError, ValueError):
-            parser.error(f"{cfg_path} is not readable JSON; use --fresh to start over")
-        differ = [k for k in _RESUME_KEYS if old.get(k) != settings[k]]
-        if differ and not args.force:
-            what = ", ".join(differ)
-            parser.error(f"{out} holds a sweep with other settings ({what} differ from config.json); "
-                         "use another --out, --force to add to it anyway, or --fresh to start over")
-    rows = ex.read_results(csv_path)
-    return [r for r in rows if r["dataset"] == settings["dataset"]]
+def _error(message, code=2):
+    """Print one ``ocad-lab reproduce: error: ...`` line to stderr and return the exit code."""
+    sys.stderr.write(f"ocad-lab reproduce: error: {message}\n")
+    return code
 
 
 def _write_reproduce_outputs(out, settings, rows):
-    """Write config.json (this invocation's settings; after --force, results.csv may also hold older runs) and summary.md."""
-    import json
-
+    """Write config.json (this invocation's settings; after --force, results.csv may also hold older runs) and
+    summary.md, both atomically."""
     from . import experiments as ex
 
-    (out / "config.json").write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
-    if rows:
-        (out / "summary.md").write_text(ex.summary_markdown(rows, title=f"ocad-lab reproduce: {settings['dataset']}",
-                                                            config=settings["config"]))
+    ex.write_config(out, settings)
+    ex.write_summary(out, rows, title=f"ocad-lab reproduce: {settings['dataset']}", config=settings["config"])
 
 
 def _cmd_reproduce(args):
@@ -171,40 +161,65 @@ def _cmd_reproduce(args):
     from pathlib import Path
 
     from . import experiments as ex
+    from .config import SettingError, get_device
     from .data import DatasetUnavailable
 
     parser = args._parser
     settings = _reproduce_settings(args, parser)
     cfg = settings["config"]
-    try:  # fail early, before any file is written, when the data set is not here
+    out = Path(args.out)
+    try:  # before any file is written: the device (even when only shallow methods run), then the data
+        wants_device = args.device is not None or os.environ.get("OCAD_DEVICE", "").strip() not in ("", "auto")
+        if wants_device or any(ex.METHODS[m].deep for m in settings["methods"]):
+            get_device(args.device)  # automatic choice cannot fail; a named device is checked even for shallow runs
+        if out.exists() and not out.is_dir():
+            raise ex.ResultsFolderError(f"--out {out} is a file, not a folder; choose a folder path (it is created).")
+    except (SettingError, ex.ResultsFolderError) as err:
+        return _error(str(err))
+    try:  # fail early, before any file is written, when the data set is not here (or your folder is unreadable)
         ex.one_split(settings["dataset"], settings["classes"][0], cfg)
     except DatasetUnavailable as err:
-        sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
-        return 1
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    previous = _check_resume(out, settings, args, parser)
+        return _error(str(err), 1)
+    except (ValueError, TypeError) as err:
+        return _error(str(err))
+    try:  # the results folder: refuse foreign, config-less or other-settings folders; repair a partial last line
+        previous = ex.check_results_folder(out, settings, keys=_RESUME_KEYS, force=args.force, fresh=args.fresh)
+    except ex.ResultsFolderError as err:
+        return _error(str(err))
     done = {ex.run_key(r) for r in previous}
     tasks = ex.plan_runs(settings["dataset"], settings["classes"], settings["methods"], settings["seeds"], done)
     n_todo = sum(len(m) for _, _, m in tasks)
     n_wanted = len(settings["classes"]) * len(settings["methods"]) * len(settings["seeds"])
     print(f"ocad-lab reproduce: {settings['dataset']}, {len(settings['methods'])} method(s) x "
           f"{len(settings['classes'])} class(es) x {len(settings['seeds'])} seed(s) = {n_wanted} runs; "
-          f"{n_wanted - n_todo} already in {out / 'results.csv'} (skipped), {n_todo} to run "
+          f"{n_wanted - n_todo} already in {out / ex.RESULTS_CSV} (skipped), {n_todo} to run "
           f"({'quick' if settings['quick'] else 'full'} mode, jobs={args.jobs}).", flush=True)
     _write_reproduce_outputs(out, settings, previous)
     rows = list(previous)
+    n_new = 0
     try:
         for row in ex.run_runs(settings["dataset"], tasks, config=settings["config"], jobs=args.jobs,
                                device=args.device, progress=not args.no_progress):
-            ex.append_row(out / "results.csv", row)  # only this (parent) process writes the file
+            ex.append_row(out / ex.RESULTS_CSV, row)  # only this (parent) process writes the file
             rows.append(row)
+            n_new += 1
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\nocad-lab reproduce: interrupted after {n_wanted - n_todo + n_new} of {n_wanted} runs "
+                         f"({n_new} new in {out / ex.RESULTS_CSV}); the same command resumes.\n")
+        return 130
     except DatasetUnavailable as err:
-        sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
-        return 1
+        return _error(str(err), 1)
+    except (ValueError, TypeError, RuntimeError, FloatingPointError) as err:  # a run that cannot complete
+        first = (str(err).strip().splitlines() or [""])[0][:400]
+        return _error(f"a run failed after {n_wanted - n_todo + n_new} of {n_wanted} runs ({type(err).__name__}: "
+                      f"{first}); the rows done are kept in {out / ex.RESULTS_CSV} and the same command resumes "
+                      "once the cause is fixed.", 1)
     finally:
-        _write_reproduce_outputs(out, settings, rows)
-    print(f"Done: {len(rows)} rows in {out / 'results.csv'}; summary in {out / 'summary.md'}.")
+        try:
+            _write_reproduce_outputs(out, settings, rows)
+        except KeyboardInterrupt:  # a second Ctrl-C while writing the summary: the atomic write kept the old one
+            pass
+    print(f"Done: {len(rows)} rows in {out / ex.RESULTS_CSV}; summary in {out / ex.SUMMARY_MD}.")
     return 0
 
 
@@ -222,7 +237,8 @@ def _add_reproduce(subparsers):
         "skips the runs already in results.csv.",
         epilog=_REPRODUCE_EXAMPLE,
     )
-    p.add_argument("--dataset", required=True, help=f"one of: {', '.join(DATASETS)}")
+    p.add_argument("--dataset", required=True,
+                   help=f"one of: {', '.join(DATASETS)}; or a folder with one sub-folder of images per class")
     p.add_argument("--methods", default="deep-svdd,ocsvm", help=f"comma-separated, from: {', '.join(METHODS)}")
     p.add_argument("--classes", default="0-9", help="normal classes, e.g. 0-9, 3 or 1,3,5-7 (default 0-9)")
     p.add_argument("--seeds", type=_positive_int("--seeds"), default=3, help="number of seeds 0..N-1 (default 3)")
@@ -267,12 +283,23 @@ def main(argv=None):
     int
         0 on success; argparse exits with 2 on a usage error.
     """
+    from .config import SettingError, check_environment
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 1
-    return int(args.func(args) or 0)
+    try:
+        if args.command != "info":  # info reports a bad OCAD_DEVICE in its table; the switches are checked anyway
+            check_environment()
+        return int(args.func(args) or 0)
+    except SettingError as err:  # e.g. OCAD_QUICK=banana, OCAD_DEVICE=nonsense: one line, no traceback
+        sys.stderr.write(f"ocad-lab {args.command}: error: {err}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\nocad-lab {args.command}: interrupted.\n")
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

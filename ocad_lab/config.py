@@ -13,11 +13,60 @@ from pathlib import Path
 import numpy as np
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+#: The torch device types the kit runs on (``OCAD_DEVICE`` / ``device=`` accept these, with an index for CUDA).
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+class SettingError(ValueError):
+    """An environment switch (``OCAD_QUICK``, ``OCAD_OFFLINE``, ...) or a device choice the kit cannot use.
+
+    The message names the setting, the value and the accepted values; ``ocad-lab`` prints it as one line.
+    """
+
+
+class DeviceUnavailable(SettingError, RuntimeError):
+    """A valid device that this machine does not have (``"cuda"`` without CUDA); also a RuntimeError, as before."""
+
+
+def env_flag(name, default=False):
+    """Read an on/off environment switch such as ``OCAD_QUICK`` strictly.
+
+    Accepted (any case): 1, true, yes, on / 0, false, no, off, or empty/unset (``default``). Anything else raises
+    :class:`SettingError`, so that a typo such as ``OCAD_QUICK=banana`` is not silently "off".
+    """
+    raw = os.environ.get(name)
+    if raw is None:
+        return bool(default)
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False if value else bool(default)
+    raise SettingError(
+        f"{name}={raw!r} is not an on/off value: use {name}=1 (or true, yes, on) to turn it on, "
+        f"{name}=0 (or false, no, off) or unset it to turn it off."
+    )
+
+
+#: The on/off environment switches of the kit (read strictly by :func:`env_flag`).
+ENV_SWITCHES = ("OCAD_QUICK", "OCAD_OFFLINE")
+
+
+def check_environment():
+    """Validate every OCAD_* switch now (the ``ocad-lab`` command does this first): a SettingError names the bad one."""
+    for name in ENV_SWITCHES:
+        env_flag(name)
+    if os.environ.get("OCAD_DEVICE", "").strip().lower() not in ("", "auto"):
+        get_device()
 
 
 def is_quick() -> bool:
-    """Return True when quick mode is on (``OCAD_QUICK=1``; the tests and CI set it)."""
-    return os.environ.get("OCAD_QUICK", "0").strip().lower() in _TRUE
+    """Return True when quick mode is on (``OCAD_QUICK=1``; the tests and CI set it).
+
+    Raises :class:`SettingError` for a value that is neither on nor off (e.g. ``OCAD_QUICK=banana``).
+    """
+    return env_flag("OCAD_QUICK")
 
 
 def pick(quick, full):
@@ -25,22 +74,48 @@ def pick(quick, full):
     return quick if is_quick() else full
 
 
-def get_device(device=None):
-    """Choose a torch device: ``device`` if given, else ``OCAD_DEVICE``, else CUDA, then Apple MPS, then CPU."""
+def _parse_device(choice, source):
+    """Turn a device string into a torch.device of a type the kit supports, else raise SettingError."""
     import torch
 
+    text = str(choice).strip()
+    hint = "use 'cpu', 'cuda', 'cuda:N' or 'mps', or 'auto' (or unset OCAD_DEVICE) to pick automatically"
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError, TypeError):
+        raise SettingError(f"Unknown device {text!r} ({source}); {hint}.") from None
+    if dev.type not in DEVICE_TYPES:
+        raise SettingError(f"Device {text!r} ({source}) cannot train or score here (the kit runs on "
+                           f"{', '.join(DEVICE_TYPES)}); {hint}.")
+    return dev
+
+
+def get_device(device=None):
+    """Choose a torch device: ``device`` if given, else ``OCAD_DEVICE``, else CUDA, then Apple MPS, then CPU.
+
+    This is the one place a device is validated: an unknown name (``"nonsense"``), a type the kit cannot compute on
+    (``"meta"``), or a device that is not on this machine (``"cuda"`` without CUDA, ``"cuda:3"`` with one GPU) raises
+    :class:`SettingError` (a ValueError) naming the setting and what to use instead.
+    """
+    import torch
+
+    if isinstance(device, torch.device):
+        device = str(device)
+    source = "the device argument" if device is not None else "OCAD_DEVICE"
     choice = device if device is not None else os.environ.get("OCAD_DEVICE")
-    if choice is not None and str(choice).strip() not in ("", "auto"):
-        dev = torch.device(str(choice).strip())
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(
-                f"Device {choice!r} was requested (argument or OCAD_DEVICE) but CUDA is not available here. "
-                "Unset OCAD_DEVICE or use 'cpu'."
-            )
+    if choice is not None and str(choice).strip().lower() not in ("", "auto"):
+        dev = _parse_device(choice, source)
+        fix = "unset OCAD_DEVICE or use 'cpu'" if source == "OCAD_DEVICE" else "use device='cpu' or None (automatic)"
+        if dev.type == "cuda":
+            if not torch.cuda.is_available():
+                raise DeviceUnavailable(f"Device {str(choice)!r} was requested ({source}) but CUDA is not available "
+                                   f"here; {fix}.")
+            if dev.index is not None and dev.index >= torch.cuda.device_count():
+                raise DeviceUnavailable(f"Device {str(choice)!r} was requested ({source}) but this machine has "
+                                   f"{torch.cuda.device_count()} CUDA device(s) (cuda:0 ...); {fix}.")
         if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-            raise RuntimeError(
-                f"Device {choice!r} was requested but Apple MPS is not available here. Unset OCAD_DEVICE or use 'cpu'."
-            )
+            raise DeviceUnavailable(f"Device {str(choice)!r} was requested ({source}) but Apple MPS is not available "
+                               f"here; {fix}.")
         return dev
     if torch.cuda.is_available():
         return torch.device("cuda")

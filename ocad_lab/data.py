@@ -24,6 +24,12 @@ Images come back as float32 arrays of shape ``(N, C, H, W)`` with values in ``[0
   whole test split, the other classes being anomalies;
 * ``"transductive"`` (OC-NN paper, section 4.3): one contaminated mixture (e.g. MNIST '4' with about 5 % of
   '0', '7', '9') is both fitted and scored, so ``X_test`` is ``X_train``.
+
+Your own data goes through the same function: ``one_class_split((X, y), normal_class)`` with arrays, or
+``one_class_split("folder/", normal_class)`` with one sub-folder of images per class (:func:`load_image_folder`).
+
+Local copies of the known files are checked against the official md5 values (a warning names a file that differs:
+it may be your own copy), train and test files swapped are refused, and labels outside 0..9 are an error.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import data_dir
+from .config import data_dir, env_flag
 
 __all__ = [
     "DATASETS",
@@ -53,6 +59,7 @@ __all__ = [
     "minmax_constants",
     "preprocess",
     "one_class_split",
+    "load_image_folder",
     "dataset_status",
     "read_idx",
     "read_cifar_batch",
@@ -92,6 +99,35 @@ _REMOTE = {
         "files": {"cifar-10-python.tar.gz": "c58f30108f718f92721af3b95e74349a"},
     },
 }
+# Local copies are checked against known md5 values (files are identified by name, with or without ".gz"): the
+# gzipped file's md5 (the download hash above), or the md5 of the decompressed bytes (a copy re-gzipped by other
+# tools, or stored uncompressed, has other .gz bytes but the same content). MNIST's content hashes are those of the
+# official files; Fashion-MNIST's were computed from Debian's dataset-fashion-mnist package (the official release,
+# re-gzipped). CIFAR-10's batches are the files of the official archive (the values torchvision checks too).
+_CONTENT_MD5 = {
+    "mnist": {
+        "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+        "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+        "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+        "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+        "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+    },
+    "cifar10": {
+        "data_batch_1": "c99cafc152244af753f735de768cd75f",
+        "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+        "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+        "data_batch_4": "634d18415352ddfa80567beed471001a",
+        "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+        "test_batch": "40351d587109b95175f43aff81a1287e",
+    },
+}
+# Official sizes (images per split) of the IDX data sets: a train file holding the test count and vice versa is a swap.
+_OFFICIAL_N = {"mnist": {"train": 60000, "test": 10000}, "fashion-mnist": {"train": 60000, "test": 10000}}
 _ENV_VARS = {"mnist": "OCAD_MNIST_DIR", "fashion-mnist": "OCAD_FASHION_MNIST_DIR", "cifar10": "OCAD_CIFAR10_DIR"}
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _CIFAR_FOLDER = "cifar-10-batches-py"
@@ -111,7 +147,13 @@ class DatasetUnavailable(RuntimeError):
 
 
 def _check_name(name):
-    """Return ``name`` if it is one of :data:`DATASETS`, else raise a ValueError listing them."""
+    """Return ``name`` if it is one of :data:`DATASETS`, else raise a ValueError listing them (TypeError: not a str)."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"load_dataset takes the name of a data set ({', '.join(DATASETS)}), got {type(name).__name__}. "
+            "For your own data use one_class_split((X, y), normal_class) with arrays, or "
+            "one_class_split('/folder/with/one/sub-folder/per/class', normal_class) with image files."
+        )
     if name not in DATASETS:
         raise ValueError(f"Unknown data set {name!r}. Choose one of: {', '.join(DATASETS)}.")
     return name
@@ -155,7 +197,7 @@ def _is_offline(download):
     """True when downloads are off: ``download=False``, or ``download=None`` and ``OCAD_OFFLINE=1``."""
     if download is not None:
         return not bool(download)
-    return os.environ.get("OCAD_OFFLINE", "0").strip().lower() in _TRUE
+    return env_flag("OCAD_OFFLINE")  # strict: OCAD_OFFLINE=banana raises a SettingError listing the values
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -290,7 +332,11 @@ def read_idx(path):
     ValueError
         On a bad magic number, an unknown type code, or a file shorter or longer than its header says.
     """
-    buf = _read_bytes(path)
+    return _parse_idx(_read_bytes(path), path)
+
+
+def _parse_idx(buf, path):
+    """Parse the bytes of an IDX file (see :func:`read_idx`)."""
     if len(buf) < 4 or buf[0] != 0 or buf[1] != 0:
         raise ValueError(f"{path}: not an IDX file (bad magic number {buf[:4].hex() or 'empty'}).")
     code, ndim = buf[2], buf[3]
@@ -496,8 +542,128 @@ def _resolve_files(name, root=None, download=None):
     return files
 
 
+def _stem(path):
+    """The official file name of a data file: its name without a ".gz" suffix."""
+    name = Path(path).name
+    return name[:-3] if name.endswith(".gz") else name
+
+
+def _md5s(path):
+    """The md5 of a file's bytes and, for a gzipped file, of its decompressed bytes (set of hex strings)."""
+    import hashlib
+
+    raw = Path(path).read_bytes()
+    out = {hashlib.md5(raw).hexdigest()}
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            out.add(hashlib.md5(gzip.decompress(raw)).hexdigest())
+        except (EOFError, OSError):
+            pass  # corrupt: the parser says so
+    return out
+
+
+def _idx_count(path):
+    """The first dimension in an IDX file's header (number of items), or None when unreadable."""
+    try:
+        opener = gzip.open if Path(path).read_bytes()[:2] == b"\x1f\x8b" else open
+        with opener(path, "rb") as fh:
+            head = fh.read(8)
+        return struct.unpack(">I", head[4:8])[0] if len(head) == 8 and head[3] >= 1 else None
+    except (OSError, EOFError, struct.error):
+        return None
+
+
 @functools.lru_cache(maxsize=8)
-def _read_split(name, paths):
+def _verify_files(name, key):
+    """Check local files against the known md5 values; return the paths that are not the official files.
+
+    ``key`` is a tuple of (split, path, size, mtime). A file holding another official file's content (train and test
+    swapped) raises DatasetUnavailable; a file that matches no official file gets one warning (it may be the user's
+    own copy); IDX files whose item counts are the official test/train counts swapped raise too.
+    """
+    import warnings
+
+    known = _CONTENT_MD5.get(name, {})
+    remote = {_stem(f): md5 for f, md5 in _REMOTE.get(name, {}).get("files", {}).items()}
+    unverified = []
+    for _split, path, _size, _mtime in key:
+        stem = _stem(path)
+        hashes = _md5s(path)
+        if hashes & {known.get(stem), remote.get(stem)}:
+            continue
+        other = [s for s, md5 in known.items() if s != stem and (md5 in hashes or remote.get(s) in hashes)]
+        if other:
+            raise DatasetUnavailable(
+                f"{path} holds the official {other[0]!r} file of {name!r}, not {stem!r}: the files are swapped "
+                f"(train and test, or images and labels). Rename them back to their official names."
+            )
+        unverified.append(path)
+    counts = {}
+    if name in _OFFICIAL_N:
+        for split, path, _size, _mtime in key:
+            counts.setdefault(split, _idx_count(path))
+        official = _OFFICIAL_N[name]
+        if counts.get("train") == official["test"] and counts.get("test") == official["train"]:
+            raise DatasetUnavailable(
+                f"The {name!r} train files hold {official['test']:,} items and the test files {official['train']:,}: "
+                "the train and test files are swapped. Rename them back (train-* = 60,000 images, t10k-* = 10,000)."
+            )
+    if unverified:
+        warnings.warn(
+            f"{', '.join(Path(p).name for p in unverified)} in {Path(unverified[0]).parent} "
+            f"{'does' if len(unverified) == 1 else 'do'} not match the official {name!r} files (md5). If this is "
+            "your own copy, this is expected; otherwise replace them with the original files (or delete them from "
+            "the cache to download again). Labels and image sizes are still checked.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return tuple(unverified)
+
+
+def _file_key(files):
+    """A hashable description of a file set {split: [paths]} that changes when a file changes."""
+    key = []
+    for split, paths in files.items():
+        for p in paths:
+            st = os.stat(p)
+            key.append((split, str(p), st.st_size, st.st_mtime_ns))
+    return tuple(key)
+
+
+# Image sizes of the known data sets, (C, H, W).
+_IMAGE_SHAPE = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
+def _check_contents(name, paths, X, y, unverified):
+    """Check label range and image size of a parsed split (errors), and, for unverified MNIST-like files, that the
+    background is dark (a warning: inverted pixels)."""
+    import warnings
+
+    where = f"{paths[-1]}" if name != "cifar10" else f"{Path(paths[0]).parent}"
+    if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
+        raise DatasetUnavailable(
+            f"{where}: labels must be the classes 0..{N_CLASSES - 1} of {name!r}, found values from {int(y.min())} to "
+            f"{int(y.max())}. This is not the {name!r} labels file: replace it with the original file."
+        )
+    if X.shape[1:] != _IMAGE_SHAPE.get(name, X.shape[1:]):
+        raise DatasetUnavailable(
+            f"{paths[0]}: {name!r} images are {_IMAGE_SHAPE[name]} (C, H, W), found {X.shape[1:]}. "
+            "Replace the file with the original one."
+        )
+    if name in ("mnist", "fashion-mnist") and paths[0] in unverified and len(X):
+        border = np.concatenate([X[:500, :, 0].ravel(), X[:500, :, -1].ravel(), X[:500, :, :, 0].ravel(),
+                                 X[:500, :, :, -1].ravel()])
+        if border.mean() > 200:
+            warnings.warn(
+                f"{paths[0]}: the image borders are bright (mean {border.mean():.0f} of 255) where {name!r} has a "
+                "black background: the pixels look inverted. Use the original files (or 255 - images).",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+@functools.lru_cache(maxsize=8)
+def _read_split(name, paths, unverified=()):
     """Parse one split's files into (uint8 images (N, C, H, W), int64 labels); cached per file tuple."""
     try:
         if name == "cifar10":
@@ -517,6 +683,7 @@ def _read_split(name, paths):
             f"The {name!r} files are unreadable: {err} Replace them with the original files "
             f"(or delete them from the cache to download again)."
         ) from None
+    _check_contents(name, paths, X, y, unverified)
     X.setflags(write=False)
     y.setflags(write=False)
     return X, y
@@ -603,7 +770,8 @@ def load_dataset(name, split="train", root=None, download=None):
     if name in ("digits", "mnist5k"):
         return _bundled(name, split)
     files = _resolve_files(name, root=root, download=download)
-    X_uint8, y = _read_split(name, tuple(str(p) for p in files[split]))
+    unverified = _verify_files(name, _file_key(files))  # md5 of the known files; swapped train/test files
+    X_uint8, y = _read_split(name, tuple(str(p) for p in files[split]), unverified)
     return (X_uint8 / np.float32(255.0)).astype(np.float32), y.copy()
 
 
@@ -630,7 +798,10 @@ def gcn_l1(X):
     """
     X = np.asarray(X, dtype=np.float32)
     if X.ndim < 2:
-        raise ValueError(f"gcn_l1 expects a batch of samples (N, ...), got shape {X.shape}.")
+        raise ValueError(f"gcn_l1 expects a batch of samples (N, ...), got shape {X.shape}; add a batch axis, "
+                         "e.g. X[None] for a single image.")
+    if X.size == 0:  # no samples (or samples without pixels): nothing to normalise
+        return X.copy()
     flat = X.reshape(len(X), -1)
     centred = flat - flat.mean(axis=1, dtype=np.float64, keepdims=True).astype(np.float32)
     scale = np.abs(centred).mean(axis=1, dtype=np.float64, keepdims=True).astype(np.float32)
@@ -653,9 +824,13 @@ def minmax_constants(X_train_normal):
     -------
     lo, hi : float
     """
-    G = gcn_l1(X_train_normal)
-    if G.size == 0:
-        raise ValueError("minmax_constants needs at least one training image.")
+    X = np.asarray(X_train_normal)
+    if X.ndim < 2 or X.shape[0] == 0 or X.size == 0:
+        raise ValueError(
+            f"minmax_constants needs at least one training image of the normal class, got an array of shape "
+            f"{X.shape}. Check that the normal class is present in the training data (e.g. np.unique(y))."
+        )
+    G = gcn_l1(X)
     return float(G.min()), float(G.max())
 
 
@@ -719,6 +894,7 @@ class OneClassSplit:
     lo: float | None
     hi: float | None
     name: str
+    class_names: tuple | None = None  # your own data: the class labels (array values or sub-folder names)
 
     def __repr__(self):
         """Summarise sizes and anomaly fractions instead of printing arrays."""
@@ -808,15 +984,21 @@ def one_class_split(
     preprocess=True,
     random_state=0,
     root=None,
+    test_size=0.25,
 ):
-    """Turn a labelled image data set into a one-class problem (labels: anomaly = 1).
+    """Turn a labelled image data set -- a named one, or your own -- into a one-class problem (labels: anomaly = 1).
 
     Parameters
     ----------
-    name : {"digits", "mnist5k", "fashion-mnist", "mnist", "cifar10"}
-        Data set, as in :func:`load_dataset`.
-    normal_class : int
-        The class (0..9) treated as normal.
+    name : str, Path, or tuple of arrays
+        A data set name as in :func:`load_dataset` ("digits", "mnist5k", "fashion-mnist", "mnist", "cifar10"), or
+        your own data: ``(X, y)`` arrays (X of shape (N, d), (N, H, W) or (N, C, H, W); y any labels), which are
+        split into a fixed stratified train/test split (``test_size``); ``(X_train, y_train, X_test, y_test)``;
+        or a folder with one sub-folder of images per class (``folder/<class>/*.png``, read with
+        :func:`load_image_folder`; ``folder/train/<class>/`` and ``folder/test/<class>/`` give the split).
+    normal_class : int or label
+        The class treated as normal: 0..9 for a named data set; for your data a value of ``y`` or a sub-folder
+        name (an int matches a sub-folder named by that number).
     protocol : {"inductive", "transductive"}, default "inductive"
         "inductive" (Deep SVDD paper): train on the normal class of the training split; test on the test split
         (normal class vs ``anomaly_classes``). "transductive" (OC-NN paper): one contaminated mixture drawn from
@@ -838,24 +1020,52 @@ def one_class_split(
         Seed for all subsampling.
     root : str or Path, optional
         Local folder with the data files (see :func:`load_dataset`).
+    test_size : float, default 0.25
+        Your ``(X, y)`` data or a folder without train/test sub-folders: the share held out as the test split
+        (fixed seed 0, stratified by class, so every ``random_state`` sees the same split).
 
     Returns
     -------
     OneClassSplit
+        For your data, ``classes_train`` / ``classes_test``, ``normal_class`` and ``anomaly_classes`` hold your
+        labels and ``class_names`` lists them.
+
+    Raises
+    ------
+    ValueError
+        Unknown names or protocols, a normal class with no training images, bad shapes, NaN in X.
+    TypeError
+        Non-numeric or complex X, or data that is neither a name, arrays nor a folder.
     """
-    _check_name(name)
-    normal = _check_class(normal_class)
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}. Choose one of: {', '.join(PROTOCOLS)}.")
-    anomalies = _anomaly_classes(normal, anomaly_classes)
     fraction = None if anomaly_fraction is None else _check_fraction(anomaly_fraction)
     n_train, n_test = _check_count(n_train, "n_train"), _check_count(n_test, "n_test")
     seed = int(random_state)
 
-    X_tr, c_tr = load_dataset(name, "train", root=root)
+    if not (isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool) and test_size >= 1):
+        test_size = _check_fraction(test_size, "test_size")
+    own = _own_data(name, test_size, split=protocol == "inductive")  # None for a named data set
+    if own is None:
+        _check_name(name)
+        normal = _check_class(normal_class)
+        anomalies = _anomaly_classes(normal, anomaly_classes)
+        names = None
+        X_tr, c_tr = load_dataset(name, "train", root=root)
+        get_test = lambda: load_dataset(name, "test", root=root)  # noqa: E731 - loaded only when needed
+        label = name
+    else:
+        X_tr, c_tr, X_te_own, c_te_own, names, label = own
+        normal, anomalies = _own_classes(names, normal_class, anomaly_classes)
+        get_test = lambda: (X_te_own, c_te_own)  # noqa: E731
+    _check_present(c_tr, normal, "training", label, names)
+
     if protocol == "inductive":
-        X_te, c_te = load_dataset(name, "test", root=root)
+        X_te, c_te = get_test()
         i_tr, i_te = _inductive(c_tr, c_te, normal, anomalies, fraction, n_train, n_test, seed)
+        if len(i_te) == 0:
+            raise ValueError(f"The test split of {label!r} has no images of the normal class or the anomaly classes; "
+                             "check the labels of the test data.")
         X_train, classes_train = X_tr[i_tr], c_tr[i_tr]
         X_test, classes_test = X_te[i_te], c_te[i_te]
     else:
@@ -868,11 +1078,208 @@ def one_class_split(
         lo, hi = minmax_constants(X_train)  # training data only, never test statistics
         X_train = _apply_preprocess(X_train, lo, hi)
         X_test = X_train if protocol == "transductive" else _apply_preprocess(X_test, lo, hi)
+    else:
+        X_train = np.asarray(X_train, dtype=np.float32)
+        X_test = X_train if protocol == "transductive" else np.asarray(X_test, dtype=np.float32)
     y_train = (classes_train != normal).astype(np.int64)
     y_test = y_train if protocol == "transductive" else (classes_test != normal).astype(np.int64)
+    if names is not None:  # back to the user's own labels
+        names_arr = np.asarray(names)
+        classes_train, classes_test = names_arr[classes_train], names_arr[classes_test]
+        normal, anomalies = names[normal], tuple(names[a] for a in anomalies)
     return OneClassSplit(
-        X_train, y_train, X_test, y_test, classes_train, classes_test, normal, anomalies, protocol, lo, hi, name
+        X_train, y_train, X_test, y_test, classes_train, classes_test, normal, anomalies, protocol, lo, hi, label,
+        None if names is None else tuple(names),
     )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Your own data: arrays (X, y) or a folder with one sub-folder of images per class
+# --------------------------------------------------------------------------------------------------------------
+
+_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
+_OWN_HELP = ("pass (X, y) -- X of shape (N, d), (N, H, W) or (N, C, H, W), y of shape (N,) -- or "
+             "(X_train, y_train, X_test, y_test), or a folder with one sub-folder of images per class")
+
+
+def _check_present(codes, normal, split, label, names):
+    """Raise a clear ValueError when the normal class has no samples in a split (before any reshape fails)."""
+    if not np.any(codes == normal):
+        shown = normal if names is None else names[normal]
+        present = sorted({int(c) for c in np.unique(codes)}) if names is None else [names[c] for c in np.unique(codes)]
+        raise ValueError(
+            f"The normal class {shown!r} has no images in the {split} data of {label!r} (classes present: "
+            f"{present if len(codes) else 'none, the split is empty'}). Choose a class that is present, or check "
+            "the files / labels."
+        )
+
+
+def _check_own_arrays(X, y, what):
+    """Validate one (X, y) pair of a user's data; return (float array, label array)."""
+    try:
+        X = np.asarray(X)
+        y = np.asarray(y)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{what}: X and y must be arrays ({err}); {_OWN_HELP}.") from None
+    if X.dtype == object or np.iscomplexobj(X) or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{what}: X must hold real numbers, got dtype {X.dtype}; {_OWN_HELP}.")
+    if X.ndim < 2:
+        raise ValueError(f"{what}: X has shape {X.shape}, but needs one row per sample: (N, d), (N, H, W) or "
+                         "(N, C, H, W). Reshape your data, e.g. X.reshape(-1, 1) for one feature.")
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(f"{what}: y must be 1-D with one label per row of X; got X of shape {X.shape} and y of "
+                         f"shape {y.shape}.")
+    if len(X) == 0 or X[0].size == 0:
+        raise ValueError(f"{what}: X is empty (shape {X.shape}); give at least one sample with at least one value.")
+    if not np.isfinite(X).all():
+        raise ValueError(f"{what}: X contains NaN or infinite values; remove or impute them first.")
+    return X.astype(np.float32, copy=False), y
+
+
+def _own_data(data, test_size, split=True):
+    """Turn a user's data into (X_train, codes_train, X_test, codes_test, class names, label); None for a name.
+
+    ``split=False`` (transductive protocol): data without its own train/test split is used whole as the pool of the
+    mixture (the test part is empty).
+    """
+    if isinstance(data, str) and data in DATASETS:
+        return None
+    if isinstance(data, (str, os.PathLike)):
+        folder = Path(data).expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"Unknown data set {str(data)!r}: not one of {', '.join(DATASETS)}, and no folder "
+                             f"exists at that path. For your own data {_OWN_HELP}.")
+        def named(sub):
+            X, codes, classes = load_image_folder(sub)
+            return X, np.asarray(classes)[codes]  # labels = sub-folder names
+
+        if (folder / "train").is_dir() and (folder / "test").is_dir():
+            parts = (*named(folder / "train"), *named(folder / "test"))
+        else:
+            parts = named(folder)
+        label = str(folder)
+    elif isinstance(data, (tuple, list)) and len(data) in (2, 4):
+        parts, label = tuple(data), "your data"
+    elif isinstance(data, np.ndarray):
+        raise TypeError(f"Got one array of shape {data.shape} but no labels; {_OWN_HELP}.")
+    else:
+        raise TypeError(f"Unknown data set {data!r}: give a name ({', '.join(DATASETS)}), or {_OWN_HELP}.")
+    if len(parts) == 2:
+        X, y = _check_own_arrays(*parts, "your data")
+        names, codes = np.unique(y, return_inverse=True)
+        if not split:
+            return X, codes, X[:0], codes[:0], list(names.tolist()), label
+        from sklearn.model_selection import train_test_split
+
+        idx = np.arange(len(y))
+        try:  # a fixed split, stratified by class, independent of random_state (as for the bundled data sets)
+            i_tr, i_te = train_test_split(idx, test_size=test_size, stratify=codes, random_state=0)
+        except ValueError:  # a class with a single sample cannot be stratified
+            i_tr, i_te = train_test_split(idx, test_size=test_size, random_state=0)
+        i_tr, i_te = np.sort(i_tr), np.sort(i_te)
+        return X[i_tr], codes[i_tr], X[i_te], codes[i_te], list(names.tolist()), label
+    X_tr, y_tr = _check_own_arrays(parts[0], parts[1], "your training data")
+    X_te, y_te = _check_own_arrays(parts[2], parts[3], "your test data")
+    if X_tr.shape[1:] != X_te.shape[1:]:
+        raise ValueError(f"Training samples have shape {X_tr.shape[1:]} but test samples {X_te.shape[1:]}; "
+                         "they must match.")
+    names = np.unique(np.concatenate([y_tr, y_te]))
+    return (X_tr, np.searchsorted(names, y_tr), X_te, np.searchsorted(names, y_te), list(names.tolist()), label)
+
+
+def _own_classes(names, normal_class, anomaly_classes):
+    """Map the user's normal / anomaly class labels to codes (positions in ``names``)."""
+
+    def code(c, what):
+        for i, n in enumerate(names):
+            if n == c or (isinstance(n, str) and not isinstance(c, str) and n == str(c)):
+                return i
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool) and all(isinstance(n, str) for n in names) \
+                and 0 <= c < len(names):
+            return int(c)  # sub-folder names: an int that names none of them is a position in the sorted list
+        raise ValueError(f"{what} {c!r} is not one of the classes of your data: {names}.")
+
+    if len(names) < 2:
+        raise ValueError(f"Your data has a single class {names}; a one-class split needs the normal class and at "
+                         "least one other class as anomalies for testing.")
+    normal = code(normal_class, "normal_class")
+    if anomaly_classes is None:
+        anomalies = tuple(i for i in range(len(names)) if i != normal)
+    else:
+        if isinstance(anomaly_classes, (str, int, np.integer)):
+            anomaly_classes = [anomaly_classes]
+        anomalies = tuple(sorted({code(c, "anomaly_classes entry") for c in anomaly_classes}))
+        if not anomalies:
+            raise ValueError("anomaly_classes is empty: give at least one class, or None for all other classes.")
+        if normal in anomalies:
+            raise ValueError(f"anomaly_classes contains the normal class {names[normal]!r}.")
+    return normal, anomalies
+
+
+def load_image_folder(folder):
+    """Read a folder of images with one sub-folder per class (``folder/<class>/*.png``).
+
+    Images are read with Pillow (installed with matplotlib). All must have the same size; if every image is
+    grey-scale they come back with one channel, otherwise as RGB (alpha dropped).
+
+    Parameters
+    ----------
+    folder : str or Path
+
+    Returns
+    -------
+    X : ndarray of shape (N, C, H, W), float32 in [0, 1]
+    labels : ndarray of shape (N,), int64 -- positions of the sub-folders in ``class_names``
+    class_names : list of str -- the sub-folder names, sorted
+
+    Raises
+    ------
+    ValueError
+        No sub-folders, a sub-folder without images, an unreadable image, or images of different sizes.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder; give a folder with one sub-folder of images per class.")
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise ValueError(f"{folder} holds no sub-folders. Put the images of each class in its own sub-folder, "
+                         f"e.g. {folder}/cat/1.png and {folder}/dog/1.png.")
+    files, labels = [], []
+    for i, c in enumerate(classes):
+        found = sorted(p for p in (folder / c).iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_EXTS)
+        if not found:
+            raise ValueError(f"{folder / c} holds no images ({', '.join(_IMAGE_EXTS)}); add images or remove the "
+                             "sub-folder.")
+        files += found
+        labels += [i] * len(found)
+    images, grey = [], True
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                im.load()
+                grey &= im.mode in ("1", "L", "I", "I;16", "F", "LA")  # palette and colour images become RGB
+                images.append(im.copy())
+        except (UnidentifiedImageError, OSError, ValueError) as err:
+            raise ValueError(f"{f} is not a readable image ({type(err).__name__}); fix or remove it.") from None
+    sizes = {}
+    for f, im in zip(files, images):
+        sizes.setdefault(im.size, f)
+    if len(sizes) > 1:
+        (s1, f1), (s2, f2) = list(sizes.items())[:2]
+        raise ValueError(f"The images must all have the same size; found {s1[0]}x{s1[1]} ({f1.name}) and "
+                         f"{s2[0]}x{s2[1]} ({f2.name}). Resize them first (e.g. with PIL's Image.resize).")
+    mode = "L" if grey else "RGB"
+    arrays = []
+    for im in images:
+        a = np.asarray(im.convert(mode) if im.mode not in ("I", "I;16", "F") else im, dtype=np.float32)
+        if im.mode in ("I", "I;16"):
+            a = a / 65535.0
+        elif im.mode != "F":
+            a = a / 255.0
+        arrays.append(a[None] if a.ndim == 2 else np.moveaxis(a, -1, 0))
+    return np.stack(arrays).astype(np.float32), np.asarray(labels, dtype=np.int64), classes
 
 
 _apply_preprocess = preprocess  # the keyword argument of one_class_split shadows the function's name

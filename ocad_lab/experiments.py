@@ -69,6 +69,12 @@ __all__ = [
     "summary_markdown",
     "read_results",
     "append_row",
+    "repair_results",
+    "check_results_folder",
+    "write_config",
+    "write_summary",
+    "write_text_atomic",
+    "ResultsFolderError",
     "run_key",
 ]
 
@@ -403,8 +409,12 @@ def run_one(dataset, normal_class, method, seed=0, config=None, device=None, roo
 # sweeps
 # ----------------------------------------------------------------------------------------------------------------
 def _worker_init(n_threads):
-    """Process-pool initialiser: share the CPU cores fairly between the workers."""
+    """Process-pool initialiser: share the CPU cores fairly between the workers; Ctrl-C is the parent's to handle."""
+    import signal
+
     import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool and prints one line, no worker traces
 
     torch.set_num_threads(max(1, int(n_threads)))
 
@@ -453,8 +463,9 @@ def run_runs(dataset, tasks, config=None, jobs=1, device=None, root=None, progre
         import multiprocessing as mp
 
         n_threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                 initargs=(n_threads,)) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                   initargs=(n_threads,))
+        try:
             futures = [pool.submit(_run_task_args, (dataset, c, s, methods, cfg, device, root)) for c, s, methods in
                        tasks]
             for fut in as_completed(futures):
@@ -463,6 +474,13 @@ def run_runs(dataset, tasks, config=None, jobs=1, device=None, root=None, progre
                     bar.set_postfix_str(f"class {row['normal_class']} {row['method']} seed {row['seed']}: "
                                         f"AUROC {row['auroc']:.3f}")
                     yield row
+        except BaseException:  # Ctrl-C, an error, or the caller stopped: do not wait for the running tasks
+            workers = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in workers:
+                proc.terminate()
+            raise
+        pool.shutdown(wait=True)
     finally:
         bar.close()
 
@@ -646,33 +664,219 @@ def summary_markdown(rows, title="ocad-lab reproduce", config=None):
 # ----------------------------------------------------------------------------------------------------------------
 # results files (used by `ocad-lab reproduce`)
 # ----------------------------------------------------------------------------------------------------------------
+# One place for everything that touches a results folder, so every code path that writes rows (the CLI, a sweep
+# runner, another protocol) gets the same integrity rules:
+#   * results.csv has exactly the header ROW_FIELDS; a foreign header is refused, never appended to;
+#   * rows are appended as whole lines (one write, flush, fsync); a partial last line left by a killed process is
+#     repaired (complete row: the newline is added) or dropped (with a warning) before the next append;
+#   * config.json and summary.md are replaced atomically (temporary file + os.replace);
+#   * a folder with rows but no config.json, or with another config.json, is refused unless --force / --fresh.
+RESULTS_CSV, CONFIG_JSON, SUMMARY_MD = "results.csv", "config.json", "summary.md"
+_HINT = "use another --out, --force to add to it anyway, or --fresh to delete its results and start over"
+
+
+class ResultsFolderError(ValueError):
+    """A results folder or file that cannot be resumed safely; the one-line message says why and what to do."""
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, fsync, then ``os.replace``.
+
+    A crash leaves either the old file or the new one, never a half-written file.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ResultsFolderError(f"{path} is a folder, but the kit writes a file there; move or delete that folder.")
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _check_csv_path(path):
+    """Raise ResultsFolderError when ``path`` (a results.csv) is a folder or something else that is not a file."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ResultsFolderError(f"{path} is a folder (or another non-file), not a results file; move it away "
+                                 "or choose another --out.")
+
+
+def _parse_row(r):
+    """Type one csv.DictReader row (strings) into a result row; raise KeyError/TypeError/ValueError if malformed."""
+    return {"dataset": r["dataset"], "normal_class": int(r["normal_class"]), "method": r["method"],
+            "seed": int(r["seed"]), "auroc": float(r["auroc"]), "auprc": float(r["auprc"]),
+            "p_at_10": float(r["p_at_10"]), "fit_seconds": float(r["fit_seconds"]), "device": r["device"]}
+
+
+def repair_results(path):
+    """Make results.csv end with a newline before anything is appended; return what was done (or None).
+
+    A process killed during a write can leave a last line without its newline. If that line is a complete row it
+    is kept and the newline added; otherwise the partial line is dropped (its run will be redone). A warning says
+    which. A missing or empty file needs nothing.
+    """
+    _check_csv_path(path)
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data.endswith(b"\n"):
+        return None
+    cut = data.rfind(b"\n") + 1  # start of the unterminated last line (0: the header itself is partial)
+    last = data[cut:].decode("utf-8", errors="replace")
+    header = ",".join(ROW_FIELDS).encode()
+    if (cut == 0 and not header.startswith(data)) or (cut > 0 and data[: data.find(b"\n")].rstrip(b"\r") != header):
+        return None  # not our file: never modify it; read_results refuses it with the reason
+    complete = False
+    if cut > 0:
+        try:
+            rec = next(csv.reader([last]))
+            _parse_row(dict(zip(ROW_FIELDS, rec, strict=True)))
+            complete = True
+        except (StopIteration, KeyError, TypeError, ValueError):
+            complete = False
+    if complete:
+        with open(path, "ab") as fh:
+            fh.write(b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        what = f"{path}: the last row had no newline (an interrupted write); added it."
+    else:
+        with open(path, "r+b") as fh:
+            fh.truncate(cut)
+            fh.flush()
+            os.fsync(fh.fileno())
+        what = f"{path}: dropped a partial last line {last[:60]!r} (an interrupted write); that run will be redone."
+    warnings.warn(what, stacklevel=2)
+    return what
+
+
 def read_results(path):
-    """Read a results.csv written by :func:`append_row` into a list of typed rows (missing file: [])."""
-    if not os.path.exists(path):
+    """Read a results.csv written by :func:`append_row` into a list of typed rows (missing or empty file: []).
+
+    Raises
+    ------
+    ResultsFolderError
+        When ``path`` is a folder, or the file's header is not :data:`ROW_FIELDS` (a foreign file: its rows are
+        not counted as done and nothing is appended under its header).
+    """
+    _check_csv_path(path)
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
         return []
     rows = []
-    with open(path, newline="") as fh:
-        for r in csv.DictReader(fh):
-            try:
-                rows.append({"dataset": r["dataset"], "normal_class": int(r["normal_class"]), "method": r["method"],
-                             "seed": int(r["seed"]), "auroc": float(r["auroc"]), "auprc": float(r["auprc"]),
-                             "p_at_10": float(r["p_at_10"]), "fit_seconds": float(r["fit_seconds"]),
-                             "device": r["device"]})
-            except (KeyError, TypeError, ValueError):
-                warnings.warn(f"{path}: skipping a malformed row {r!r}; that run will be redone.", stacklevel=2)
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        text = fh.read()
+    complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]  # a partial last line is not a run
+    reader = csv.reader(io.StringIO(complete))
+    header = next(reader, None)
+    if header is None and text:
+        header = next(csv.reader([text]), [])
+    if tuple(header or ()) != ROW_FIELDS:
+        raise ResultsFolderError(
+            f"{path} is not an ocad-lab results file (its header is {','.join(header or [])[:80]!r}, expected "
+            f"{','.join(ROW_FIELDS)!r}); use another --out, or --fresh to delete it and start over."
+        )
+    for rec in reader:
+        if not rec:
+            continue
+        try:
+            rows.append(_parse_row(dict(zip(ROW_FIELDS, rec, strict=True))))
+        except (KeyError, TypeError, ValueError):
+            warnings.warn(f"{path}: skipping a malformed row {rec!r}; that run will be redone.", stacklevel=2)
     return rows
 
 
 def append_row(path, row):
-    """Append one row to results.csv (writing the header first if the file is new) and flush it to disk."""
-    new = not os.path.exists(path) or os.path.getsize(path) == 0
-    with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS, extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    """Append one row to results.csv as one whole line (header first if the file is new): one write, flush, fsync.
+
+    A partial last line left by an earlier crash is repaired first (:func:`repair_results`).
+    """
+    repair_results(path)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=ROW_FIELDS, extrasaction="ignore", lineterminator="\n")
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        writer.writeheader()
+    writer.writerow(row)
+    with open(path, "a", newline="", encoding="utf-8") as fh:
+        fh.write(buf.getvalue())
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def check_results_folder(out, settings, keys=("dataset", "quick", "config"), force=False, fresh=False):
+    """Check a results folder before a sweep writes to it; return the rows already done there.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder (created if missing).
+    settings : dict
+        What this invocation would store in config.json.
+    keys : tuple of str
+        The settings that change what a row means; a config.json that differs in any of them is refused.
+    force : bool
+        Accept a folder whose config.json differs, or that has rows but no config.json.
+    fresh : bool
+        Delete results.csv, config.json and summary.md first.
+
+    Raises
+    ------
+    ResultsFolderError
+        ``out`` is a file; results.csv is a folder or has a foreign header; config.json is unreadable, missing
+        beside existing rows, or holds other settings. The message names the problem and the --force / --fresh way
+        out.
+    """
+    out = os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ResultsFolderError(f"--out {out} is a file, not a folder; choose a folder path (it is created).")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise ResultsFolderError(f"cannot create the --out folder {out} ({err.strerror}); choose another path.")
+    cfg_path, csv_path = os.path.join(out, CONFIG_JSON), os.path.join(out, RESULTS_CSV)
+    if fresh:
+        for name in (CONFIG_JSON, RESULTS_CSV, SUMMARY_MD):
+            p = os.path.join(out, name)
+            if os.path.isfile(p):
+                os.unlink(p)
+        _check_csv_path(csv_path)
+        return []
+    _check_csv_path(csv_path)
+    repair_results(csv_path)
+    rows = read_results(csv_path)
+    if os.path.exists(cfg_path):
+        try:
+            with open(cfg_path, encoding="utf-8") as fh:
+                old = json.load(fh)
+            if not isinstance(old, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError):
+            raise ResultsFolderError(f"{cfg_path} is not a readable ocad-lab config.json; use --fresh to start "
+                                     "over, or another --out.") from None
+        differ = [k for k in keys if old.get(k) != settings.get(k)]
+        if differ and not force:
+            raise ResultsFolderError(f"{out} holds a sweep with other settings ({', '.join(differ)} differ from "
+                                     f"its config.json); {_HINT}.")
+    elif rows and not force:
+        raise ResultsFolderError(f"{csv_path} holds {len(rows)} row(s) but {out} has no config.json, so nothing says "
+                                 f"which settings made them; {_HINT}.")
+    return [r for r in rows if r["dataset"] == settings.get("dataset")]
+
+
+def write_config(out, settings):
+    """Write this invocation's settings to ``out/config.json`` atomically."""
+    write_text_atomic(os.path.join(os.fspath(out), CONFIG_JSON), json.dumps(settings, indent=2, sort_keys=True) + "\n")
+
+
+def write_summary(out, rows, title, config=None):
+    """Write :func:`summary_markdown` of ``rows`` to ``out/summary.md`` atomically (nothing when there are no rows)."""
+    if rows:
+        write_text_atomic(os.path.join(os.fspath(out), SUMMARY_MD), summary_markdown(rows, title=title, config=config))
 
 
 def run_key(row):

@@ -84,3 +84,21 @@ def test_console_script_runs(offline_empty):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "mnist5k" in done.stdout and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("TRUE", True), (" on ", True), ("yes", True), ("0", False),
+                                             ("false", False), ("off", False), ("", False)])
+def test_env_switches_accept_the_documented_values(value, expected, monkeypatch):
+    from ocad_lab.config import env_flag, is_quick
+
+    monkeypatch.setenv("OCAD_QUICK", value)
+    assert is_quick() is expected and env_flag("OCAD_QUICK") is expected
+
+
+def test_get_device_accepts_cpu_and_torch_devices():
+    import torch
+
+    from ocad_lab.config import get_device
+
+    assert get_device("cpu") == torch.device("cpu") and get_device(torch.device("cpu")).type == "cpu"
+    assert get_device("auto").type in ("cpu", "cuda", "mps")

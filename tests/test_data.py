@@ -559,3 +559,30 @@ def test_cifar10_download_is_unpacked(clean_env, monkeypatch, local_server):
     X, _ = data.load_dataset("cifar10", "test", download=True)
     assert X.shape == (4, 3, 32, 32)
     assert (clean_env / "dl-cache" / "cifar10" / "cifar-10-batches-py" / "test_batch").is_file()
+
+
+# ---------------------------------------------------------------------------------------------------- known hashes
+def _load_without_official_warning(name, folder):
+    import warnings
+
+    data._verify_files.cache_clear()
+    data._read_split.cache_clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X, y = data.load_dataset(name, "test", root=folder)
+    return X, [str(w.message) for w in caught if "official" in str(w.message) or "inverted" in str(w.message)]
+
+
+def test_real_mnist_files_match_the_known_hashes():
+    folder = _real_mnist_dir()
+    if folder is None:
+        pytest.skip("full MNIST not found (set OCAD_MNIST_DIR or provide ../shared/data/mnist)")
+    X, warned = _load_without_official_warning("mnist", folder)
+    assert len(X) == 10000 and warned == []
+
+
+def test_debian_fashion_mnist_matches_the_known_hashes():
+    if data._files_in("fashion-mnist", data.DEBIAN_FASHION_MNIST) is None:
+        pytest.skip("Debian package dataset-fashion-mnist not installed")
+    X, warned = _load_without_official_warning("fashion-mnist", data.DEBIAN_FASHION_MNIST)
+    assert len(X) == 10000 and warned == []

@@ -143,3 +143,62 @@ def test_plot_benchmark_bars_draws_one_bar_group_per_method_and_the_paper():
     with pytest.raises(ValueError, match="compare_with_paper"):
         plot_benchmark_bars(ax, table.drop(columns=["auroc_std"]), "auroc")
     plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------- results-file integrity
+ROW = {"dataset": "digits", "normal_class": 1, "method": "if", "seed": 0, "auroc": 0.9, "auprc": 0.5, "p_at_10": 0.4,
+       "fit_seconds": 0.1, "device": "cpu"}
+
+
+def test_append_row_writes_whole_lines_and_repairs_a_partial_one(tmp_path):
+    path = tmp_path / "results.csv"
+    ex.append_row(path, ROW)
+    ex.append_row(path, {**ROW, "seed": 1})
+    text = path.read_text()
+    assert text.count("\n") == 3 and text.endswith("\n")
+    path.write_text(text + "digits,1,if,2,0.9")  # a row cut short by a kill
+    with pytest.warns(UserWarning, match="partial last line"):
+        ex.append_row(path, {**ROW, "seed": 3})
+    assert [r["seed"] for r in ex.read_results(path)] == [0, 1, 3]
+
+
+def test_read_results_refuses_a_foreign_header_and_a_folder(tmp_path):
+    (tmp_path / "a.csv").write_text("name,score\nx,1\n")
+    with pytest.raises(ex.ResultsFolderError, match="not an ocad-lab results file"):
+        ex.read_results(tmp_path / "a.csv")
+    assert ex.repair_results(tmp_path / "a.csv") is None  # a foreign file is never modified
+    (tmp_path / "b.csv").mkdir()
+    with pytest.raises(ex.ResultsFolderError, match="is a folder"):
+        ex.read_results(tmp_path / "b.csv")
+
+
+def test_write_text_atomic_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
+    path = tmp_path / "summary.md"
+    ex.write_text_atomic(path, "old\n")
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ex.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        ex.write_text_atomic(path, "new\n")
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]  # no temporary file left behind
+
+
+def test_check_results_folder_rules(tmp_path):
+    settings = {"dataset": "digits", "quick": True, "config": {"n_train": 5}}
+    out = tmp_path / "res"
+    assert ex.check_results_folder(out, settings) == [] and out.is_dir()
+    ex.append_row(out / "results.csv", ROW)
+    with pytest.raises(ex.ResultsFolderError, match="no config.json.*--force.*--fresh"):
+        ex.check_results_folder(out, settings)
+    assert len(ex.check_results_folder(out, settings, force=True)) == 1
+    ex.write_config(out, settings)
+    assert len(ex.check_results_folder(out, settings)) == 1
+    with pytest.raises(ex.ResultsFolderError, match="config differ"):
+        ex.check_results_folder(out, {**settings, "config": {"n_train": 6}})
+    assert ex.check_results_folder(out, settings, fresh=True) == [] and not (out / "results.csv").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ex.ResultsFolderError, match="is a file"):
+        ex.check_results_folder(tmp_path / "file", settings)

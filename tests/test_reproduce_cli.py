@@ -81,9 +81,7 @@ def test_a_deleted_row_is_redone(sweep, tmp_path, capsys):
 def test_other_settings_are_refused_unless_forced(sweep, tmp_path, capsys):
     out = _copy(sweep, tmp_path)
     other = [a if a != "1" or i != TINY.index("--epochs") + 1 else "2" for i, a in enumerate(TINY)]
-    with pytest.raises(SystemExit) as info:
-        main([*other, "--out", str(out)])
-    assert info.value.code == 2
+    assert main([*other, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "config differ" in err and "--fresh" in err and "Traceback" not in err
     assert len(_rows(out)) == N_RUNS  # nothing touched
@@ -137,3 +135,43 @@ def test_missing_data_set_is_a_clear_error_before_any_file(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert "OCAD_CIFAR10_DIR" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def _runs_then(monkeypatch, exc, after=2):
+    """Make run_runs yield ``after`` real rows, then raise ``exc`` (as Ctrl-C or a failing run would)."""
+    from ocad_lab import experiments as ex
+
+    real = ex.run_runs
+
+    def fake(*args, **kwargs):
+        for i, row in enumerate(real(*args, **kwargs)):
+            if i == after:
+                raise exc
+            yield row
+
+    monkeypatch.setattr(ex, "run_runs", fake)
+
+
+SHALLOW = ["reproduce", "--dataset", "digits", "--methods", "if", "--classes", "0-2", "--seeds", "2", "--quick",
+           "--no-progress"]
+
+
+def test_ctrl_c_is_one_line_exit_130_and_the_same_command_resumes(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "res"
+    _runs_then(monkeypatch, KeyboardInterrupt(), after=2)
+    assert main([*SHALLOW, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted after 2 of 6 runs" in err and "the same command resumes" in err and "Traceback" not in err
+    assert len(_rows(out)) == 2 and (out / "summary.md").exists() and (out / "config.json").exists()
+    monkeypatch.undo()
+    assert main([*SHALLOW, "--out", str(out)]) == 0
+    assert "2 already in" in capsys.readouterr().out and len(_rows(out)) == 6
+
+
+def test_a_failing_run_is_one_line_and_keeps_the_rows_done(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "res"
+    _runs_then(monkeypatch, FloatingPointError("the loss became NaN in epoch 3; lower lr"), after=3)
+    assert main([*SHALLOW, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "a run failed after 3 of 6 runs" in err and "lower lr" in err and "resumes" in err
+    assert "Traceback" not in err and len(_rows(out)) == 3
