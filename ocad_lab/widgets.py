@@ -626,7 +626,31 @@ def draw_collapse_curves(ax_dist, ax_spread, results, reference=None):
                  title="mean squared distance to c")
     plot_history(ax_spread, hists, key="spread", ylabel="output spread (std across samples)", styles=styles,
                  title="spread of the outputs φ(x)")
+    _mark_exact_zeros(ax_dist, hists, "mean_score")
+    _mark_exact_zeros(ax_spread, hists, "spread")
     return ax_dist, ax_spread
+
+
+def _mark_exact_zeros(ax, hists, key):
+    """A log axis cannot show 0: mark the first epoch where a curve is exactly 0 with a ▼ on the bottom edge."""
+    from matplotlib.transforms import blended_transform_factory
+
+    from ocad_lab.viz import history_column
+
+    colors = {line.get_gid(): line.get_color() for line in ax.get_lines()}
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    marked = False
+    for name, hist in hists.items():
+        values = history_column(hist, key)
+        zero = _np.flatnonzero(values == 0)
+        if zero.size:
+            epoch = history_column(hist, "epoch")[zero[0]]
+            ax.plot([epoch], [0.0], marker="v", ms=9, color=colors.get(str(name), "k"), transform=trans,
+                    clip_on=False, gid=f"zero:{name}", label="_nolegend_")
+            marked = True
+    if marked:
+        ax.text(0.99, 0.02, "▼ exactly 0 from here on", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize="small")
 
 
 # The design choices the explorer offers: name -> switches of fit_collapse_variant.

@@ -10,6 +10,7 @@ from ocad_lab.widgets import (
     collapse_explorer,
     collapse_label,
     collapse_summary_text,
+    draw_collapse_curves,
     fit_collapse_variant,
     soft_boundary_explorer,
     soft_boundary_stats,
@@ -59,6 +60,19 @@ def test_plain_mlp_variant_is_a_module_without_batchnorm(digits):
     assert r["auroc"] == same["auroc"]  # the seeded initial weights make the fit repeatable
 
 
+def test_collapse_curves_mark_where_a_log_axis_hits_zero():
+    hist = lambda vals: [{"epoch": i + 1, "mean_score": v, "spread": v} for i, v in enumerate(vals)]
+    results = {"proper": {"history": hist([1.0, 0.5, 0.4])}, "c = c0": {"history": hist([1.0, 1e-3, 0.0])}}
+    fig = Figure()
+    ax1, ax2 = fig.subplots(1, 2)
+    draw_collapse_curves(ax1, ax2, results, reference="proper")
+    for ax in (ax1, ax2):
+        marks = [ln for ln in ax.get_lines() if ln.get_gid() == "zero:c = c0"]
+        assert len(marks) == 1 and marks[0].get_xdata()[0] == 3  # the first epoch at exactly 0
+        assert not [ln for ln in ax.get_lines() if ln.get_gid() == "zero:proper"]
+        assert any("exactly 0" in t.get_text() for t in ax.texts)
+
+
 def test_collapse_summary_text_names_a_single_distance():
     r = {"seconds": 1.0, "auroc": 0.5, "n_distinct": 1, "spread_ratio": 0.0, "collapse_warning": True}
     text = collapse_summary_text(r)
@@ -79,14 +93,16 @@ def test_collapse_toggles_fit_once_then_redraw_from_cache(digits):
     assert all(m.bias is not None for m in ex.result["model"].net_.phi.modules() if hasattr(m, "bias")
                and hasattr(m, "weight") and m.weight is not None and m.weight.ndim == 2)
     assert "bias on" in ex.status_label.value and _png(ex) != png0
-    labels = [line.get_label() for line in ex.ax_dist.get_lines()]
+    labels = [line.get_label() for line in ex.ax_dist.get_lines() if not line.get_label().startswith("_")]
     assert labels == ["proper (reference)", "bias on"]
 
     ex.decay_toggle.value = 1e-3  # a new λ: the bias run and its reference are fitted for it
     assert ex.fit_count == 4 and ex.result["model"].weight_decay == 1e-3
     ex.decay_toggle.value = 3e-2  # back: both from the cache, nothing refitted
     ex.variant_toggle.value = "proper"
-    assert ex.fit_count == 4 and len(ex.ax_dist.get_lines()) == 1
+    assert ex.fit_count == 4
+    assert [ln.get_label() for ln in ex.ax_dist.get_lines() if not ln.get_label().startswith("_")] == [
+        "proper (reference)"]
 
     ex.net_toggle.value = "lenet"
     ex.variant_toggle.value = "c trainable"
