@@ -63,7 +63,7 @@ def header_text(entry: dict, data: dict) -> str:
     """The sentence between the markers in a notebook's first cell."""
     m = data["machine"]
     when = entry["date"][:10]
-    under = ", measured under load (a shared machine: expect less on a quiet one)" if entry["label"] == UNDER_LOAD else ""
+    under = "; measured under load on a shared machine, expect less on a quiet one" if entry["label"] == UNDER_LOAD else ""
     return (f"Quick mode (`OCAD_QUICK=1`): {format_seconds(entry['kernel_seconds'])} of kernel time, measured on "
             f"{m['cpu_count']} CPU cores ({when}{under}; all notebooks: `notebooks/quick_times.json`).")
 
