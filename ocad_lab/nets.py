@@ -32,6 +32,7 @@ __all__ = [
     "build_autoencoder",
     "resolve_net_name",
     "zero_weights_output",
+    "plain_mlp",
 ]
 
 NET_ACTIVATIONS = ("leaky_relu", "relu", "elu", "sigmoid", "tanh")
@@ -337,3 +338,22 @@ def zero_weights_output(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
             p.zero_()
     clone.eval()
     return clone(x[:2]).mean(dim=0)
+
+
+def plain_mlp(in_dim, hidden_dims=(128, 64), rep_dim=32, bias=False, activation="leaky_relu", leaky_slope=0.1,
+              seed=0) -> nn.Sequential:
+    """A fully connected net *without* BatchNorm: Flatten, (Linear -> activation) per hidden layer, Linear.
+
+    Notebook 03 uses it to show a hypersphere collapse that training reaches: without BatchNorm nothing
+    rescales the hidden units, so weight decay and the objective can shrink a broken variant (bias on,
+    c trainable, c = c_0) all the way to a constant map.  ``seed`` fixes the initial weights (a local RNG
+    state; the caller's global torch RNG is left as it was).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        layers, prev = [nn.Flatten()], int(in_dim)
+        for h in hidden_dims:
+            layers += [nn.Linear(prev, int(h), bias=bias), make_activation(activation, leaky_slope)]
+            prev = int(h)
+        layers.append(nn.Linear(prev, int(rep_dim), bias=bias))
+        return nn.Sequential(*layers)

@@ -87,7 +87,7 @@ def plot_r_objective(ax, scores, nu, n_grid=400, show_flat=True, rug=True, title
 
 
 def plot_score_histogram(ax, scores, threshold=None, labels=None, bins=30, side="below",
-                         score_label="score", threshold_label="r", show_fraction=True, title=None):
+                         score_label="score", threshold_label="r", show_fraction=True, title=None, logy=False):
     """Histogram of scores with an optional threshold line and the fraction of scores on one side of it.
 
     Parameters
@@ -112,6 +112,8 @@ def plot_score_histogram(ax, scores, threshold=None, labels=None, bins=30, side=
     show_fraction : bool, default True
         Write "fraction below r: 0.333" (gid ``"fraction"``) in the top corner.
     title : str, optional
+    logy : bool, default False
+        Logarithmic count axis, so that bins holding one or two points (a few far outliers) stay visible.
 
     Returns
     -------
@@ -144,7 +146,11 @@ def plot_score_histogram(ax, scores, threshold=None, labels=None, bins=30, side=
                     gid="fraction", bbox=dict(boxstyle="round", fc="white", alpha=0.85))
     ax.set_xlabel(score_label)
     ax.set_ylabel("count")
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.2)  # head-room for the legend and the fraction read-out
+    if logy:  # a bin with one point is a bar of height 1: start the axis below it, head-room above
+        ax.set_yscale("log")
+        ax.set_ylim(0.5, max(ax.get_ylim()[1], 2.0) * 6)
+    else:
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.2)  # head-room for the legend and the fraction read-out
     if title is not None:
         ax.set_title(title)
     ax.legend(loc="upper left" if side == "below" else "upper right", fontsize="small")

@@ -515,7 +515,7 @@ def collapse_label(bias=False, activation="leaky_relu", center="mean"):
 
 
 def fit_collapse_variant(X_train, X_test=None, y_test=None, bias=False, activation="leaky_relu", center="mean",
-                         num_epochs=40, lr=1e-2, batch_size=32, random_state=0, **kwargs):
+                         num_epochs=40, lr=1e-2, batch_size=32, random_state=0, net="auto", **kwargs):
     """Fit one Deep SVDD variant of the collapse demo and summarise it.
 
     Parameters
@@ -531,6 +531,10 @@ def fit_collapse_variant(X_train, X_test=None, y_test=None, bias=False, activati
     center : {"mean", "zero-weights", "trainable"}
         c fixed at the mean of the initial outputs (proper), fixed at the all-zero-weights output c₀ (Prop. 1),
         or optimised together with the weights (Prop. 1).
+    net : str
+        "plain-mlp": :func:`ocad_lab.nets.plain_mlp` (no BatchNorm; built here with ``bias`` and ``activation``,
+        initial weights seeded by ``random_state``) handed to DeepSVDD as ``net=<module>``; otherwise a built-in
+        net name for DeepSVDD ("auto": the small LeNet-type net with non-affine BatchNorm for 8×8 images).
     num_epochs, lr, batch_size, random_state, **kwargs
         Passed to :class:`ocad_lab.estimators.DeepSVDD` (``lr_milestones`` defaults to none here).
 
@@ -539,7 +543,8 @@ def fit_collapse_variant(X_train, X_test=None, y_test=None, bias=False, activati
     dict
         ``label``, ``model``, ``history`` (the model's ``history_``), ``auroc`` (None without test data),
         ``seconds`` (wall time of the fit), ``spread_ratio`` (final / first-epoch output spread),
-        ``collapse_warning`` (True when the kit warned about a collapse), ``test_score_std``.
+        ``collapse_warning`` (True when the kit warned about a collapse), ``test_score_std`` and
+        ``n_distinct`` (number of distinct test distances; 1 = every test point gets the same score).
     """
     import time
     import warnings
@@ -551,9 +556,16 @@ def fit_collapse_variant(X_train, X_test=None, y_test=None, bias=False, activati
         raise ValueError(f"center must be one of {COLLAPSE_CENTERS}, got {center!r}.")
     kwargs.setdefault("lr_milestones", ())
     kwargs.setdefault("verbose", 0)
-    model = DeepSVDD(num_epochs=num_epochs, lr=lr, batch_size=batch_size, random_state=random_state, bias=bias,
-                     activation=activation, center="zero-weights" if center == "zero-weights" else None,
-                     center_trainable=center == "trainable", **kwargs)
+    if net == "plain-mlp":
+        from ocad_lab.nets import plain_mlp
+
+        module = plain_mlp(int(_np.prod(_np.shape(X_train)[1:])), bias=bias, activation=activation, seed=random_state)
+        switches = dict(net=module)
+    else:
+        switches = dict(net=net, bias=bias, activation=activation)
+    model = DeepSVDD(num_epochs=num_epochs, lr=lr, batch_size=batch_size, random_state=random_state,
+                     center="zero-weights" if center == "zero-weights" else None,
+                     center_trainable=center == "trainable", **switches, **kwargs)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -561,21 +573,26 @@ def fit_collapse_variant(X_train, X_test=None, y_test=None, bias=False, activati
     seconds = time.perf_counter() - t0
     hist = model.history_
     result = {"label": collapse_label(bias, activation, center), "model": model, "history": hist,
-              "auroc": None, "test_score_std": None, "seconds": seconds,
+              "auroc": None, "test_score_std": None, "n_distinct": None, "seconds": seconds,
               "spread_ratio": hist[-1]["spread"] / hist[0]["spread"] if hist and hist[0]["spread"] else None,
               "collapse_warning": any("collapsed" in str(w.message) for w in caught)}
     if X_test is not None and y_test is not None:
         scores = -model.decision_function(X_test)
         result["auroc"] = auroc(y_test, scores)
         result["test_score_std"] = float(_np.std(scores))
+        result["n_distinct"] = int(len(_np.unique(scores)))
     return result
 
 
 def collapse_summary_text(result):
-    """The explorer's read-out: fit time, test AUROC and how far the output spread fell."""
+    """The explorer's read-out: fit time, test AUROC, distinct test distances and how far the spread fell."""
     parts = [f"fit took {result['seconds']:.1f} s"]
     if result["auroc"] is not None:
         parts.append(f"test AUROC {result['auroc']:.3f}")
+    if result.get("n_distinct") is not None:
+        n = result["n_distinct"]
+        parts.append("1 distinct test distance (collapsed: every input scores the same)" if n == 1
+                     else f"{n} distinct test distances")
     if result["spread_ratio"] is not None:
         parts.append(f"output spread fell to {100 * result['spread_ratio']:.2g}% of epoch 1")
     if result["collapse_warning"]:
@@ -609,63 +626,114 @@ def draw_collapse_curves(ax_dist, ax_spread, results, reference=None):
                  title="mean squared distance to c")
     plot_history(ax_spread, hists, key="spread", ylabel="output spread (std across samples)", styles=styles,
                  title="spread of the outputs φ(x)")
+    _mark_exact_zeros(ax_dist, hists, "mean_score")
+    _mark_exact_zeros(ax_spread, hists, "spread")
     return ax_dist, ax_spread
 
 
-class CollapseExplorer(_widgets.VBox):
-    """Toggles for bias, activation and centre; each change retrains a small Deep SVDD and redraws its curves.
+def _mark_exact_zeros(ax, hists, key):
+    """A log axis cannot show 0: mark the first epoch where a curve is exactly 0 with a ▼ on the bottom edge."""
+    from matplotlib.transforms import blended_transform_factory
 
-    The proper setting (bias off, leaky ReLU, c = mean of initial outputs) is fitted once and kept as a thick
-    black reference line.
+    from ocad_lab.viz import history_column
+
+    colors = {line.get_gid(): line.get_color() for line in ax.get_lines()}
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    marked = False
+    for name, hist in hists.items():
+        values = history_column(hist, key)
+        zero = _np.flatnonzero(values == 0)
+        if zero.size:
+            epoch = history_column(hist, "epoch")[zero[0]]
+            ax.plot([epoch], [0.0], marker="v", ms=9, color=colors.get(str(name), "k"), transform=trans,
+                    clip_on=False, gid=f"zero:{name}", label="_nolegend_")
+            marked = True
+    if marked:
+        ax.text(0.99, 0.02, "▼ exactly 0 from here on", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize="small")
+
+
+# The design choices the explorer offers: name -> switches of fit_collapse_variant.
+COLLAPSE_VARIANTS = {
+    "proper": {},
+    "bias on": dict(bias=True),
+    "c trainable": dict(center="trainable"),
+    "c = c₀": dict(center="zero-weights"),
+    "sigmoid": dict(activation="sigmoid"),
+}
+# Default nets of the explorer: name -> fit settings (the plain MLP needs many epochs to get to its collapse).
+COLLAPSE_NETS = {
+    "MLP, no BatchNorm": dict(net="plain-mlp", num_epochs=300, lr=1e-3),
+    "LeNet, BatchNorm": dict(net="auto", num_epochs=15, lr=1e-2),
+}
+
+
+class CollapseExplorer(_widgets.VBox):
+    """Pick a net, a design choice and the weight decay λ; each setting is fitted once and cached.
+
+    The first time a combination is chosen it is fitted (seconds); afterwards the toggles only redraw. The
+    proper setting of the same net and λ is drawn as a thick black reference line.
 
     Attributes
     ----------
-    bias_toggle, activation_toggle, center_toggle : ipywidgets.ToggleButtons
+    net_toggle, variant_toggle, decay_toggle : ipywidgets.ToggleButtons
     status_label : ipywidgets.Label
-        Reads "fit took 1.2 s · test AUROC 0.954 · output spread fell to ...".
+        Reads "bias on, λ = 0.03: fit took 1.0 s · test AUROC 0.500 · 1 distinct test distance ...".
     output : ipywidgets.Output (the figure as a PNG)
     fig, ax_dist, ax_spread : the matplotlib Figure and its two Axes
-    result, reference : dicts from :func:`fit_collapse_variant` (current and proper setting)
+    cache : dict {(net, variant, weight_decay): result of fit_collapse_variant}
+    fit_count : int, number of fits the explorer ran itself
+    result, reference : the current and the proper setting's results
     """
 
-    def __init__(self, X_train, X_test=None, y_test=None, num_epochs=40, lr=1e-2, batch_size=32, random_state=0,
-                 **kwargs):
+    def __init__(self, X_train, X_test=None, y_test=None, nets=None, variants=None, weight_decays=(1e-3, 1e-2, 3e-2),
+                 weight_decay=None, batch_size=32, random_state=0, cache=None):
         from matplotlib.figure import Figure
 
         self._data = (X_train, X_test, y_test)
-        self._fit_kw = dict(num_epochs=num_epochs, lr=lr, batch_size=batch_size, random_state=random_state,
-                            **kwargs)
-        self.bias_toggle = _widgets.ToggleButtons(options=[("bias off", False), ("bias on", True)], value=False,
-                                                  description="bias")
-        self.activation_toggle = _widgets.ToggleButtons(options=["leaky_relu", "sigmoid"], value="leaky_relu",
-                                                        description="activation")
-        self.center_toggle = _widgets.ToggleButtons(options=list(COLLAPSE_CENTERS), value="mean",
-                                                    description="centre c")
+        self.nets = dict(COLLAPSE_NETS if nets is None else nets)
+        self.variants = dict(COLLAPSE_VARIANTS if variants is None else variants)
+        if "proper" not in self.variants:
+            raise ValueError("variants must contain a 'proper' entry (the reference line).")
+        self._common = dict(batch_size=batch_size, random_state=random_state)
+        self.cache = {} if cache is None else cache
+        self.fit_count = 0
+        decays = [float(w) for w in weight_decays]
+        self.net_toggle = _widgets.ToggleButtons(options=list(self.nets), description="net")
+        self.variant_toggle = _widgets.ToggleButtons(options=list(self.variants), value="proper",
+                                                     description="design")
+        self.decay_toggle = _widgets.ToggleButtons(options=[(f"{w:g}", w) for w in decays],
+                                                   value=decays[-1] if weight_decay is None else float(weight_decay),
+                                                   description="λ (weight decay)")
         self.status_label = _widgets.Label()
         self.output = _widgets.Output()
         self.fig = Figure(figsize=(11, 3.8), layout="constrained")
         self.ax_dist, self.ax_spread = self.fig.subplots(1, 2)
-        self.reference = self.fit()
-        self.result = None
-        super().__init__([self.bias_toggle, self.activation_toggle, self.center_toggle, self.status_label,
-                          self.output])
-        for t in (self.bias_toggle, self.activation_toggle, self.center_toggle):
+        self.result = self.reference = None
+        super().__init__([self.net_toggle, self.variant_toggle, self.decay_toggle, self.status_label, self.output])
+        for t in (self.net_toggle, self.variant_toggle, self.decay_toggle):
             t.observe(self._on_change, names="value")
         self.update()
 
-    def fit(self, bias=False, activation="leaky_relu", center="mean"):
-        """Fit one setting on the explorer's data."""
-        return fit_collapse_variant(*self._data, bias=bias, activation=activation, center=center, **self._fit_kw)
+    def get(self, net, variant, weight_decay):
+        """The cached result for one combination, fitting it first if needed."""
+        key = (net, variant, float(weight_decay))
+        if key not in self.cache:
+            kw = {**self._common, **self.nets[net], **self.variants[variant], "weight_decay": float(weight_decay)}
+            self.cache[key] = fit_collapse_variant(*self._data, **kw)
+            self.fit_count += 1
+        return self.cache[key]
 
     def update(self):
-        """Retrain for the toggles' current values (the proper setting is reused), redraw and refresh the text."""
-        setting = (self.bias_toggle.value, self.activation_toggle.value, self.center_toggle.value)
-        self.result = self.reference if setting == (False, "leaky_relu", "mean") else self.fit(*setting)
+        """Show the toggles' current combination (fitting it only the first time), redraw, refresh the text."""
+        net, variant, wd = self.net_toggle.value, self.variant_toggle.value, self.decay_toggle.value
+        self.reference = self.get(net, "proper", wd)
+        self.result = self.get(net, variant, wd)
         results = {"proper (reference)": self.reference}
         if self.result is not self.reference:
-            results[self.result["label"]] = self.result
+            results[variant] = self.result
         draw_collapse_curves(self.ax_dist, self.ax_spread, results, reference="proper (reference)")
-        self.status_label.value = f"{self.result['label']}: {collapse_summary_text(self.result)}"
+        self.status_label.value = f"{net} · {variant} · λ = {wd:g}: {collapse_summary_text(self.result)}"
         _show_png_in(self.output, _figure_png(self.fig))
         return self.result
 
@@ -674,23 +742,32 @@ class CollapseExplorer(_widgets.VBox):
         self.update()
 
 
-def collapse_explorer(X_train, X_test=None, y_test=None, num_epochs=40, lr=1e-2, batch_size=32, random_state=0,
-                      **kwargs):
+def collapse_explorer(X_train, X_test=None, y_test=None, nets=None, variants=None, weight_decays=(1e-3, 1e-2, 3e-2),
+                      weight_decay=None, batch_size=32, random_state=0, cache=None):
     """Build the hypersphere-collapse explorer (Deep SVDD Props. 1-3).
 
     Parameters
     ----------
     X_train : array, training normals
     X_test, y_test : array, optional, test data and labels (1 = anomaly) for the AUROC read-out
-    num_epochs, lr, batch_size, random_state, **kwargs : passed to :func:`fit_collapse_variant`
+    nets : dict, optional
+        Net name -> settings for :func:`fit_collapse_variant` (``net``, ``num_epochs``, ``lr``, ...);
+        default :data:`COLLAPSE_NETS`.
+    variants : dict, optional
+        Design choice -> switches; must contain "proper". Default :data:`COLLAPSE_VARIANTS`.
+    weight_decays : sequence of float
+        The λ values offered; ``weight_decay`` the one shown first (default the last).
+    batch_size, random_state : passed to every fit
+    cache : dict, optional
+        {(net, variant, weight_decay): result} of fits done before (e.g. the notebook's table), reused as is.
 
     Returns
     -------
     CollapseExplorer
         An ipywidgets VBox; display it as the last line of a cell.
     """
-    return CollapseExplorer(X_train, X_test, y_test, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
-                            random_state=random_state, **kwargs)
+    return CollapseExplorer(X_train, X_test, y_test, nets=nets, variants=variants, weight_decays=weight_decays,
+                            weight_decay=weight_decay, batch_size=batch_size, random_state=random_state, cache=cache)
 
 
 # ---------------------------------------------------------------------------------------------

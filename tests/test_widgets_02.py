@@ -151,3 +151,17 @@ def test_soft_boundary_plot_marks_the_minimiser_of_eq3():
     candidates = np.r_[0.0, d]
     J = candidates + np.maximum(0.0, d - candidates[:, None]).mean(axis=1) / 0.1
     assert x == pytest.approx(candidates[np.argmin(J)])
+
+
+def test_score_histogram_log_axis_keeps_single_outliers_visible():
+    from matplotlib.figure import Figure
+
+    from ocad_lab.viz import plot_score_histogram
+
+    d = np.r_[np.random.default_rng(0).gamma(2.0, size=300), 60.0]  # one far point: a bar of height 1
+    ax = Figure().subplots()
+    plot_score_histogram(ax, d, threshold=5.0, labels=np.r_[np.zeros(300), 1], side="above", logy=True)
+    bottom, top = ax.get_ylim()
+    assert ax.get_yscale() == "log" and bottom < 1 < top
+    heights = [p.get_height() for p in ax.patches if p.get_height() > 0]
+    assert min(heights) == 1 and max(heights) < top  # the lone bar and the tallest bar both inside the axis

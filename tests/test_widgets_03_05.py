@@ -9,6 +9,8 @@ from ocad_lab.viz import embed_2d, history_column, image_mosaic, plot_embedding,
 from ocad_lab.widgets import (
     collapse_explorer,
     collapse_label,
+    collapse_summary_text,
+    draw_collapse_curves,
     fit_collapse_variant,
     soft_boundary_explorer,
     soft_boundary_stats,
@@ -45,28 +47,78 @@ def test_fit_collapse_variant_switches_reach_the_model(digits):
         fit_collapse_variant(X_train, num_epochs=1, center="origin")
 
 
-def test_collapse_toggles_retrain_and_redraw(digits):
+def test_plain_mlp_variant_is_a_module_without_batchnorm(digits):
+    import torch
+
     X_train, X_test, y_test = digits
-    ex = collapse_explorer(X_train, X_test, y_test, num_epochs=2)
-    assert ex.result is ex.reference  # the proper setting is fitted once and reused
+    r = fit_collapse_variant(X_train, X_test, y_test, net="plain-mlp", bias=True, num_epochs=2, lr=1e-3)
+    phi = r["model"].net_.phi
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in phi.modules())
+    assert all(m.bias is not None for m in phi.modules() if isinstance(m, torch.nn.Linear))
+    assert 1 <= r["n_distinct"] <= len(X_test)
+    same = fit_collapse_variant(X_train, X_test, y_test, net="plain-mlp", bias=True, num_epochs=2, lr=1e-3)
+    assert r["auroc"] == same["auroc"]  # the seeded initial weights make the fit repeatable
+
+
+def test_collapse_curves_mark_where_a_log_axis_hits_zero():
+    hist = lambda vals: [{"epoch": i + 1, "mean_score": v, "spread": v} for i, v in enumerate(vals)]
+    results = {"proper": {"history": hist([1.0, 0.5, 0.4])}, "c = c0": {"history": hist([1.0, 1e-3, 0.0])}}
+    fig = Figure()
+    ax1, ax2 = fig.subplots(1, 2)
+    draw_collapse_curves(ax1, ax2, results, reference="proper")
+    for ax in (ax1, ax2):
+        marks = [ln for ln in ax.get_lines() if ln.get_gid() == "zero:c = c0"]
+        assert len(marks) == 1 and marks[0].get_xdata()[0] == 3  # the first epoch at exactly 0
+        assert not [ln for ln in ax.get_lines() if ln.get_gid() == "zero:proper"]
+        assert any("exactly 0" in t.get_text() for t in ax.texts)
+
+
+def test_collapse_summary_text_names_a_single_distance():
+    r = {"seconds": 1.0, "auroc": 0.5, "n_distinct": 1, "spread_ratio": 0.0, "collapse_warning": True}
+    text = collapse_summary_text(r)
+    assert "1 distinct test distance" in text and "COLLAPSED" in text
+    assert "450 distinct" in collapse_summary_text({**r, "n_distinct": 450})
+
+
+def test_collapse_toggles_fit_once_then_redraw_from_cache(digits):
+    X_train, X_test, y_test = digits
+    nets = {"mlp": dict(net="plain-mlp", num_epochs=2, lr=1e-3), "lenet": dict(net="auto", num_epochs=2, lr=1e-2)}
+    ex = collapse_explorer(X_train, X_test, y_test, nets=nets, weight_decays=(1e-3, 3e-2))
+    assert ex.result is ex.reference and ex.fit_count == 1  # the proper setting of the first net, λ = 3e-2
     png0, text0 = _png(ex), ex.status_label.value
-    assert "bias off" in text0 and "fit took" in text0 and "test AUROC" in text0
+    assert "mlp · proper · λ = 0.03" in text0 and "fit took" in text0 and "test AUROC" in text0
 
-    ex.bias_toggle.value = True  # the observer retrains and redraws
-    assert ex.result is not ex.reference and ex.result["model"].bias
-    assert "bias on" in ex.status_label.value
-    assert _png(ex) != png0
-    labels = [line.get_label() for line in ex.ax_dist.get_lines()]
-    assert "proper (reference)" in labels and ex.result["label"] in labels
+    ex.variant_toggle.value = "bias on"  # the observer fits this setting once and redraws
+    assert ex.fit_count == 2 and ex.result is not ex.reference
+    assert all(m.bias is not None for m in ex.result["model"].net_.phi.modules() if hasattr(m, "bias")
+               and hasattr(m, "weight") and m.weight is not None and m.weight.ndim == 2)
+    assert "bias on" in ex.status_label.value and _png(ex) != png0
+    labels = [line.get_label() for line in ex.ax_dist.get_lines() if not line.get_label().startswith("_")]
+    assert labels == ["proper (reference)", "bias on"]
 
-    ex.activation_toggle.value = "sigmoid"
-    ex.center_toggle.value = "trainable"
-    assert ex.result["model"].activation == "sigmoid" and ex.result["model"].center_trainable
-    assert "sigmoid" in ex.status_label.value and "c trainable" in ex.status_label.value
+    ex.decay_toggle.value = 1e-3  # a new λ: the bias run and its reference are fitted for it
+    assert ex.fit_count == 4 and ex.result["model"].weight_decay == 1e-3
+    ex.decay_toggle.value = 3e-2  # back: both from the cache, nothing refitted
+    ex.variant_toggle.value = "proper"
+    assert ex.fit_count == 4
+    assert [ln.get_label() for ln in ex.ax_dist.get_lines() if not ln.get_label().startswith("_")] == [
+        "proper (reference)"]
 
-    ex.bias_toggle.value, ex.activation_toggle.value, ex.center_toggle.value = False, "leaky_relu", "mean"
-    assert ex.result is ex.reference
-    assert len(ex.ax_dist.get_lines()) == 1  # back to the reference curve only
+    ex.net_toggle.value = "lenet"
+    ex.variant_toggle.value = "c trainable"
+    assert ex.result["model"].center_trainable and ex.fit_count == 6
+    assert "lenet · c trainable" in ex.status_label.value
+
+
+def test_collapse_explorer_reuses_a_given_cache(digits):
+    X_train, X_test, y_test = digits
+    nets = {"mlp": dict(net="plain-mlp", num_epochs=2, lr=1e-3)}
+    done = fit_collapse_variant(X_train, X_test, y_test, net="plain-mlp", num_epochs=2, lr=1e-3, weight_decay=1e-2)
+    ex = collapse_explorer(X_train, X_test, y_test, nets=nets, weight_decays=(1e-2,),
+                           cache={("mlp", "proper", 1e-2): done})
+    assert ex.fit_count == 0 and ex.reference is done
+    with pytest.raises(ValueError, match="proper"):
+        collapse_explorer(X_train, X_test, y_test, nets=nets, variants={"bias on": dict(bias=True)})
 
 
 # ---- soft-boundary explorer (notebook 05) --------------------------------------------------------------------
