@@ -497,8 +497,9 @@ class CAEOCSVM(_Detector):
     Parameters
     ----------
     autoencoder : ocad_lab.estimators.AutoencoderDetector or None, default None
-        A fitted detector is used as it is (only its encoder, ``transform``); an unfitted one is fitted on ``X``
-        in ``fit``; None builds ``AutoencoderDetector(net="auto", random_state=random_state, verbose=0)``
+        Never changed by ``fit``: a fitted detector is deep-copied and used as it is (only its encoder,
+        ``transform``); an unfitted one is cloned (:func:`sklearn.base.clone`) and the clone is fitted on ``X``;
+        None builds ``AutoencoderDetector(net="auto", random_state=random_state, verbose=0)``
         (the paper-sized number of epochs: pass your own for quick runs).
     kernel, nu, gamma, tol : as :class:`OCSVM`.
     random_state : int, default 0 (for the default autoencoder)

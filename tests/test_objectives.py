@@ -140,3 +140,41 @@ def test_svdd_losses():
     assert svdd_soft_boundary_loss(d, torch.tensor(0.0), 0.5).item() == pytest.approx(2.0)
     # R^2 = 1: only the point at distance 2 pays (2 - 1) / (nu n)
     assert svdd_soft_boundary_loss(d, torch.tensor(1.0), 0.5).item() == pytest.approx(1 + 1 / 1.5)
+
+
+def test_svdd_threshold_sq_lies_halfway_and_keeps_the_nu_property():
+    from ocad_lab.objectives import soft_boundary_radius_sq, svdd_threshold_sq
+
+    rng = np.random.default_rng(0)
+    for n, nu in [(20, 0.1), (37, 0.25), (10, 0.3), (50, 0.01), (8, 1.0)]:
+        d = rng.random(n)
+        T = svdd_threshold_sq(d, nu)
+        assert not np.any(d == T)
+        assert np.mean(d > T) <= nu + 1e-12
+        s = np.sort(d)
+        r2 = soft_boundary_radius_sq(d, nu)
+        if nu < 1 and np.sum(d > r2) < n:
+            assert np.sum(d > T) == np.sum(d > r2)  # the same points outside as with R^2 itself
+        if nu == 1.0:
+            assert T == pytest.approx(s[0] / 2)
+
+
+def test_score_threshold_flags_the_same_points_as_the_quantile():
+    from ocad_lab.objectives import ocnn_quantile_r, score_threshold
+
+    rng = np.random.default_rng(1)
+    for n, nu in [(20, 0.1), (37, 0.25), (10, 0.3), (50, 0.01)]:
+        y = rng.normal(size=n)
+        T, r = score_threshold(y, nu), ocnn_quantile_r(y, nu)
+        assert not np.any(y == T)
+        assert np.array_equal(y < T, y < r)
+
+
+def test_activation_functions_pickle():
+    import pickle
+
+    from ocad_lab.objectives import activation_fn
+
+    for name in ("linear", "sigmoid", "relu"):
+        g = pickle.loads(pickle.dumps(activation_fn(name)))
+        assert torch.equal(g(torch.tensor([-1.0, 2.0])), activation_fn(name)(torch.tensor([-1.0, 2.0])))
