@@ -73,6 +73,18 @@ class CheckpointError(ValueError):
     """A file that is not a readable, trusted ocad_lab checkpoint (or a checkpoint that cannot be written)."""
 
 
+def check_input(X, fitted_shape=None, min_samples=2) -> np.ndarray:
+    """Former input check, kept for code written against it: use :func:`ocad_lab.validation.check_X` instead.
+
+    Returns ``X`` as float32 (N, d) or (N, C, H, W); raises ValueError/TypeError as ``check_X`` does.
+    """
+    arr = check_X(None, X, reset=True, min_samples=min_samples)
+    if fitted_shape is not None and tuple(arr.shape[1:]) != tuple(fitted_shape):
+        raise ValueError(f"X has samples of shape {tuple(arr.shape[1:])} but the model was fitted on samples of "
+                         f"shape {tuple(fitted_shape)}. Score data with the same shape as the training data.")
+    return arr
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # settings shared by the estimators (declared constraints, checked by sklearn's machinery before any work)
 # ----------------------------------------------------------------------------------------------------------------
@@ -189,8 +201,18 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def _device(self):
-        """The torch device chosen by ``device`` (argument > OCAD_DEVICE > cuda > mps > cpu)."""
-        return get_device(self.device)
+        """The torch device chosen by ``device`` (argument > OCAD_DEVICE > cuda > mps > cpu), checked."""
+        try:
+            dev = get_device(self.device)
+        except RuntimeError as err:
+            if "not available" in str(err):  # config's own message (cuda/mps requested but missing)
+                raise
+            raise ValueError(f"device={self.device!r} (or OCAD_DEVICE) is not a torch device; use 'cpu', 'cuda', "
+                             "'cuda:0', 'mps', or None for the automatic choice.") from None
+        if dev.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"device={self.device!r} (or OCAD_DEVICE) gives a {dev.type!r} device, which cannot "
+                             "train or score; use 'cpu', 'cuda', 'mps', or None for the automatic choice.")
+        return dev
 
     def _tensor(self, arr: np.ndarray) -> torch.Tensor:
         """Move an array to the fitted/selected device."""
@@ -211,6 +233,18 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
     def _extra_checks(self):
         """Settings beyond the declared constraints; returns nu as a float."""
         return check_nu(self.nu)
+
+    def _begin_fit(self, X):
+        """Compatibility helper for subclasses that write their own ``fit`` (prefer implementing ``_fit``).
+
+        Checks ``X`` (setting ``n_features_in_`` and ``input_shape_``), picks the device, and sets
+        ``self._generator`` (a private generator seeded by ``random_state``); returns X as a device tensor. Unlike
+        the base ``fit``, module initialisation in such a ``fit`` is not wrapped in a private RNG fork.
+        """
+        arr = check_X(self, X, reset=True, min_samples=2)
+        self.device_ = self._device()
+        self._generator = torch.Generator().manual_seed(_seed_of(self.random_state))
+        return self._tensor(arr)
 
     def _check_finite_result(self, values, what="training scores"):
         """TrainingDiverged when the fitted model's training scores are not finite (last line of defence)."""
@@ -238,8 +272,8 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
             The loss or the outputs became non-finite, or the loss grew by orders of magnitude.
         """
         nu = self._extra_checks()
-        arr = check_X(self, X, reset=True, min_samples=2)
         self.device_ = self._device()
+        arr = check_X(self, X, reset=True, min_samples=2)
         seed = _seed_of(self.random_state)
         with _private_rng(seed):
             self._fit(self._tensor(arr), torch.Generator().manual_seed(seed), nu)
