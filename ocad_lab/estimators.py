@@ -1,6 +1,7 @@
 """scikit-learn-style detectors: :class:`OCNN`, :class:`DeepSVDD` and :class:`AutoencoderDetector`.
 
-Signs follow scikit-learn's OneClassSVM (the kit's convention for every detector; see the README):
+Signs follow scikit-learn's OneClassSVM (the kit's convention for every detector; the README section "Score
+conventions" says the same):
 
 * ``score_samples(X)``: higher = more normal;
 * ``decision_function(X) = score_samples(X) - offset_``: negative = anomalous;
