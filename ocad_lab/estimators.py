@@ -60,7 +60,8 @@ from .objectives import (
 from .training import TrainingDiverged, batch_bounds, output_spread, predict_batched, train_epochs, warn_if_collapsed
 from .validation import ParamValidationMixin, check_finite_setting, check_X
 
-__all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "CheckpointError", "load"]
+__all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "CheckpointError", "TrainingDiverged",
+           "load"]
 
 OBJECTIVES = ("one-class", "soft-boundary")
 # Scoring batch: every batch is padded to exactly this many rows (training.predict_batched), so scores do not
@@ -253,7 +254,8 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
         if not bool(torch.isfinite(v).all()):
             raise TrainingDiverged(
                 f"{type(self).__name__} diverged: its {what} after training are NaN or infinite. Lower the learning "
-                f"rate lr (now {self.lr:g}) or weight decay, and scale the inputs to [0, 1] (ocad_lab.data.preprocess).")
+                f"rate lr (now {self.lr:g}) or weight decay, and scale the inputs to [0, 1] "
+                "(ocad_lab.data.preprocess).")
 
     # -- fit -------------------------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -389,7 +391,8 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
             est._restore(payload["state"])
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
             raise CheckpointError(f"{path} is not a valid ocad_lab checkpoint: its model state does not fit a "
-                                  f"{klass.__name__} ({type(err).__name__}). Re-create it with est.save(path).") from None
+                                  f"{klass.__name__} ({type(err).__name__}). Re-create it with est.save(path)."
+                                  ) from None
         return est
 
 
@@ -441,7 +444,8 @@ def _check_storable(v, where, depth=0):
     if isinstance(v, dict) and depth < 20:
         for k, x in v.items():
             if not isinstance(k, (str, int)):
-                raise CheckpointError(f"{where} keys must be strings or ints, got {type(k).__name__}; nothing was saved.")
+                raise CheckpointError(f"{where} keys must be strings or ints, got {type(k).__name__}; "
+                                      "nothing was saved.")
             _check_storable(x, where, depth + 1)
         return
     raise CheckpointError(
