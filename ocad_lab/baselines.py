@@ -394,7 +394,8 @@ class KDE(_Detector):
             try:
                 grid = np.asarray(self.bandwidths, dtype=float).ravel()
             except (TypeError, ValueError):
-                raise TypeError(f"bandwidths must be a sequence of positive numbers; got {self.bandwidths!r}.") from None
+                raise TypeError(f"bandwidths must be a sequence of positive numbers; got {self.bandwidths!r}."
+                                ) from None
             if grid.size == 0 or not np.isfinite(grid).all() or (grid <= 0).any():
                 raise ValueError(f"bandwidths must be positive finite numbers; got {self.bandwidths!r}.")
         X = check_X(self, X, reset=True, flatten=True, dtype=np.float64, min_samples=2)

@@ -1,6 +1,7 @@
 """scikit-learn-style detectors: :class:`OCNN`, :class:`DeepSVDD` and :class:`AutoencoderDetector`.
 
-Signs follow scikit-learn's OneClassSVM (the kit's convention for every detector; see the README):
+Signs follow scikit-learn's OneClassSVM (the kit's convention for every detector; the README section "Score
+conventions" says the same):
 
 * ``score_samples(X)``: higher = more normal;
 * ``decision_function(X) = score_samples(X) - offset_``: negative = anomalous;
@@ -59,7 +60,8 @@ from .objectives import (
 from .training import TrainingDiverged, batch_bounds, output_spread, predict_batched, train_epochs, warn_if_collapsed
 from .validation import ParamValidationMixin, check_finite_setting, check_X
 
-__all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "CheckpointError", "load"]
+__all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "CheckpointError", "TrainingDiverged",
+           "load"]
 
 OBJECTIVES = ("one-class", "soft-boundary")
 # Scoring batch: every batch is padded to exactly this many rows (training.predict_batched), so scores do not
@@ -71,6 +73,18 @@ _CHECKPOINT_KEYS = {"class", "params", "input_shape", "offset", "history", "meta
 
 class CheckpointError(ValueError):
     """A file that is not a readable, trusted ocad_lab checkpoint (or a checkpoint that cannot be written)."""
+
+
+def check_input(X, fitted_shape=None, min_samples=2) -> np.ndarray:
+    """Former input check, kept for code written against it: use :func:`ocad_lab.validation.check_X` instead.
+
+    Returns ``X`` as float32 (N, d) or (N, C, H, W); raises ValueError/TypeError as ``check_X`` does.
+    """
+    arr = check_X(None, X, reset=True, min_samples=min_samples)
+    if fitted_shape is not None and tuple(arr.shape[1:]) != tuple(fitted_shape):
+        raise ValueError(f"X has samples of shape {tuple(arr.shape[1:])} but the model was fitted on samples of "
+                         f"shape {tuple(fitted_shape)}. Score data with the same shape as the training data.")
+    return arr
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -189,8 +203,18 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def _device(self):
-        """The torch device chosen by ``device`` (argument > OCAD_DEVICE > cuda > mps > cpu)."""
-        return get_device(self.device)
+        """The torch device chosen by ``device`` (argument > OCAD_DEVICE > cuda > mps > cpu), checked."""
+        try:
+            dev = get_device(self.device)
+        except RuntimeError as err:
+            if "not available" in str(err):  # config's own message (cuda/mps requested but missing)
+                raise
+            raise ValueError(f"device={self.device!r} (or OCAD_DEVICE) is not a torch device; use 'cpu', 'cuda', "
+                             "'cuda:0', 'mps', or None for the automatic choice.") from None
+        if dev.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"device={self.device!r} (or OCAD_DEVICE) gives a {dev.type!r} device, which cannot "
+                             "train or score; use 'cpu', 'cuda', 'mps', or None for the automatic choice.")
+        return dev
 
     def _tensor(self, arr: np.ndarray) -> torch.Tensor:
         """Move an array to the fitted/selected device."""
@@ -212,13 +236,26 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
         """Settings beyond the declared constraints; returns nu as a float."""
         return check_nu(self.nu)
 
+    def _begin_fit(self, X):
+        """Compatibility helper for subclasses that write their own ``fit`` (prefer implementing ``_fit``).
+
+        Checks ``X`` (setting ``n_features_in_`` and ``input_shape_``), picks the device, and sets
+        ``self._generator`` (a private generator seeded by ``random_state``); returns X as a device tensor. Unlike
+        the base ``fit``, module initialisation in such a ``fit`` is not wrapped in a private RNG fork.
+        """
+        arr = check_X(self, X, reset=True, min_samples=2)
+        self.device_ = self._device()
+        self._generator = torch.Generator().manual_seed(_seed_of(self.random_state))
+        return self._tensor(arr)
+
     def _check_finite_result(self, values, what="training scores"):
         """TrainingDiverged when the fitted model's training scores are not finite (last line of defence)."""
         v = values.detach() if isinstance(values, torch.Tensor) else torch.as_tensor(values)
         if not bool(torch.isfinite(v).all()):
             raise TrainingDiverged(
                 f"{type(self).__name__} diverged: its {what} after training are NaN or infinite. Lower the learning "
-                f"rate lr (now {self.lr:g}) or weight decay, and scale the inputs to [0, 1] (ocad_lab.data.preprocess).")
+                f"rate lr (now {self.lr:g}) or weight decay, and scale the inputs to [0, 1] "
+                "(ocad_lab.data.preprocess).")
 
     # -- fit -------------------------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -238,8 +275,8 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
             The loss or the outputs became non-finite, or the loss grew by orders of magnitude.
         """
         nu = self._extra_checks()
-        arr = check_X(self, X, reset=True, min_samples=2)
         self.device_ = self._device()
+        arr = check_X(self, X, reset=True, min_samples=2)
         seed = _seed_of(self.random_state)
         with _private_rng(seed):
             self._fit(self._tensor(arr), torch.Generator().manual_seed(seed), nu)
@@ -354,7 +391,8 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
             est._restore(payload["state"])
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
             raise CheckpointError(f"{path} is not a valid ocad_lab checkpoint: its model state does not fit a "
-                                  f"{klass.__name__} ({type(err).__name__}). Re-create it with est.save(path).") from None
+                                  f"{klass.__name__} ({type(err).__name__}). Re-create it with est.save(path)."
+                                  ) from None
         return est
 
 
@@ -406,7 +444,8 @@ def _check_storable(v, where, depth=0):
     if isinstance(v, dict) and depth < 20:
         for k, x in v.items():
             if not isinstance(k, (str, int)):
-                raise CheckpointError(f"{where} keys must be strings or ints, got {type(k).__name__}; nothing was saved.")
+                raise CheckpointError(f"{where} keys must be strings or ints, got {type(k).__name__}; "
+                                      "nothing was saved.")
             _check_storable(x, where, depth + 1)
         return
     raise CheckpointError(

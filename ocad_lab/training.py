@@ -15,7 +15,8 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["COLLAPSE_SPREAD", "DIVERGENCE_FACTOR", "TrainingDiverged", "check_diverged", "batch_bounds", "train_epochs", "predict_batched", "output_spread", "warn_if_collapsed"]
+__all__ = ["COLLAPSE_SPREAD", "DIVERGENCE_FACTOR", "TrainingDiverged", "check_diverged", "batch_bounds", "train_epochs",
+           "predict_batched", "output_spread", "warn_if_collapsed"]
 
 # Outputs whose spread (std across samples, averaged over dims) falls below this fraction of the
 # spread at initialisation count as collapsed (Deep SVDD §3.3, "hypersphere collapse").

@@ -231,10 +231,10 @@ def check_X(estimator, X, *, reset: bool, flatten: bool = False, dtype=np.float3
             estimator.input_shape_ = tuple(int(s) for s in arr.shape[1:])
     elif fitted_shape and tuple(arr.shape[1:]) != fitted_shape:
         one = orig_shape in (fitted_shape, fitted_shape[1:]) and len(orig_shape) >= 2
+        single = f"{name} of shape {orig_shape} looks like ONE sample: add a batch axis with {name}[None]. "
         raise ValueError(
             f"{name} has samples of shape {tuple(arr.shape[1:])}, but {_hint(estimator)} was fitted on samples of "
-            f"shape {fitted_shape}. "
-            + (f"{name} of shape {orig_shape} looks like ONE sample: add a batch axis with {name}[None]. " if one else "")
+            f"shape {fitted_shape}. " + (single if one else "")
             + "Score data with the same shape and preprocessing as the training data.")
     return flat if flatten else arr
 

@@ -124,13 +124,20 @@ ROWS = {
     "KernelSVDD C=nan": (lambda p: KernelSVDD(C=np.nan).fit(_X()), ValueError, r"'C' parameter", r"set_params"),
     "IsolationForest n_estimators=0": (lambda p: IsolationForest(n_estimators=0).fit(_X()), ValueError,
                                        r"'n_estimators' parameter", r"set_params"),
+    "device='meta'": (lambda p: DeepSVDD(device="meta", **T).fit(_X()), ValueError, r"gives a 'meta' device",
+                      r"use 'cpu', 'cuda', 'mps'"),
+    "device='nonsense'": (lambda p: OCNN(device="nonsense", **T).fit(_X()), ValueError,
+                          r"device='nonsense' \(or OCAD_DEVICE\) is not a torch device", r"use 'cpu'"),
+    "device=42": (lambda p: OCNN(device=42, **T).fit(_X()), TypeError, r"'device' parameter of OCNN",
+                  r"set_params\(device="),
     # ---------------------------------------------------------------- diverging fits
     "DeepSVDD lr=1": (lambda p: DeepSVDD(lr=1.0, **T).fit(_X(200)), TrainingDiverged,
                       r"Deep SVDD diverged at epoch \d+", r"Lower the learning rate lr \(now 1\)"),
     "DeepSVDD lr=1e3": (lambda p: DeepSVDD(lr=1e3, **T).fit(_X(200)), TrainingDiverged,
                         r"diverged at epoch 1.*times the loss of the untrained model", r"Lower the learning rate lr"),
     "OCNN lr=1e30": (lambda p: OCNN(lr=1e30, **T).fit(_X(200)), TrainingDiverged,
-                     r"OC-NN diverged at epoch 1: the training loss became NaN or infinite", r"Lower the learning rate"),
+                     r"OC-NN diverged at epoch 1: the training loss became NaN or infinite",
+                     r"Lower the learning rate"),
     "Autoencoder lr=1e3": (lambda p: AutoencoderDetector(lr=1e3, **T).fit(_X(200)), TrainingDiverged,
                            r"DCAE diverged at epoch 1", r"Lower the learning rate lr"),
     "DeepSVDD pretraining ae_lr=1e3": (lambda p: DeepSVDD(pretrain=True, ae_lr=1e3, ae_epochs=2, **T).fit(_X(200)),
@@ -244,3 +251,23 @@ def test_a_failing_save_leaves_no_temporary_file_and_an_interrupted_one_neither(
     with pytest.raises(KeyboardInterrupt):
         est.save(path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["m.pt"]
+
+
+def test_ocad_device_nonsense_is_refused_before_training(monkeypatch):
+    monkeypatch.setenv("OCAD_DEVICE", "nonsense")
+    with pytest.raises(ValueError, match=r"is not a torch device; use 'cpu'"):
+        DeepSVDD(**T).fit(_X())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_requested_without_cuda_says_what_to_do():
+    with pytest.raises(RuntimeError, match=r"CUDA is not available here.*use 'cpu'"):
+        DeepSVDD(device="cuda", **T).fit(_X())
+
+
+def test_former_check_input_still_works():
+    from ocad_lab.estimators import check_input
+
+    assert check_input(np.zeros((3, 8, 8))).shape == (3, 1, 8, 8)
+    with pytest.raises(ValueError, match="shape"):
+        check_input(np.zeros((3, 4)), fitted_shape=(5,))

@@ -448,3 +448,14 @@ def test_sane_learning_rates_do_not_trip_the_divergence_check():
         DeepSVDD(lr=lr, verbose=0, num_epochs=10, batch_size=32).fit(_vectors(200))
         AutoencoderDetector(lr=lr, verbose=0, num_epochs=10, batch_size=32).fit(_vectors(200))
     OCNN(lr=1e-2, verbose=0, num_epochs=30, batch_size=32).fit(_vectors(200))
+
+
+def test_user_facing_docs_do_not_point_at_files_users_lack():
+    """Docstrings say the conventions inline (or point at the README), not at the developers' DESIGN.md."""
+    import ocad_lab.baselines
+    import ocad_lab.estimators
+    import ocad_lab.validation
+
+    for mod in (ocad_lab.estimators, ocad_lab.baselines, ocad_lab.validation):
+        assert "DESIGN.md" not in (mod.__doc__ or "")
+    assert "decision_function(X) = score_samples(X) - offset_" in ocad_lab.estimators.__doc__
