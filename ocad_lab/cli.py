@@ -166,6 +166,18 @@ def _write_reproduce_outputs(out, settings, rows):
                                                             config=settings["config"]))
 
 
+def _use_stack(args):
+    """--stack / --no-stack, or by default: stacks on CUDA only (on the CPU they were measured slower)."""
+    if args.stack is not None:
+        return bool(args.stack)
+    from .config import get_device
+
+    try:
+        return get_device(args.device).type == "cuda"
+    except RuntimeError:
+        return False
+
+
 def _cmd_reproduce(args):
     """Handler of ``ocad-lab reproduce``: run the missing runs of a sweep, appending rows to results.csv."""
     from pathlib import Path
@@ -194,9 +206,11 @@ def _cmd_reproduce(args):
           f"({'quick' if settings['quick'] else 'full'} mode, jobs={args.jobs}).", flush=True)
     _write_reproduce_outputs(out, settings, previous)
     rows = list(previous)
+    stack = _use_stack(args)
     try:
         for row in ex.run_runs(settings["dataset"], tasks, config=settings["config"], jobs=args.jobs,
-                               device=args.device, progress=not args.no_progress):
+                               device=args.device, progress=not args.no_progress, stack=stack,
+                               stack_size=args.stack_size):
             ex.append_row(out / "results.csv", row)  # only this (parent) process writes the file
             rows.append(row)
     except DatasetUnavailable as err:
@@ -233,6 +247,11 @@ def _add_reproduce(subparsers):
     p.add_argument("--epochs", type=_positive_int("--epochs"), default=None,
                    help="override every training's epochs (autoencoder, Deep SVDD, OC-NN): smoke tests")
     p.add_argument("--device", default=None, help="torch device for the deep methods (default: automatic)")
+    p.add_argument("--stack", action=argparse.BooleanOptionalAction, default=None,
+                   help="train the deep networks of each class's seeds as one stack (default: on for CUDA, off "
+                   "elsewhere: on the CPU a stack is slower); rows match one-at-a-time runs up to float32 rounding")
+    p.add_argument("--stack-size", type=_positive_int("--stack-size"), default=None,
+                   help="at most this many seeds per stack (default: all seeds of a class)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--force", action="store_true", help="add to a folder whose config.json has other settings")
     group.add_argument("--fresh", action="store_true", help="delete this folder's results and start over")

@@ -62,6 +62,8 @@ __all__ = [
     "run_task",
     "one_split",
     "plan_runs",
+    "plan_stacks",
+    "run_stack_task",
     "run_runs",
     "run_sweep",
     "paper_table",
@@ -245,6 +247,26 @@ def _ocsvm_scores(split, cfg, seed):
     return split.y_test[rest], -best["model"].decision_function(split.X_test[rest])
 
 
+def _ae_estimator(cfg, seed, device, verbose):
+    """The (unfitted) DCAE of one (class, seed) task: the paper's autoencoder schedule."""
+    from .estimators import AutoencoderDetector
+
+    return AutoencoderDetector(num_epochs=cfg["ae_epochs"], lr=cfg["lr"], lr_milestones=tuple(cfg["ae_milestones"]),
+                               weight_decay=cfg["weight_decay"], batch_size=cfg["batch_size"], random_state=seed,
+                               device=device, verbose=verbose)
+
+
+def _svdd_estimator(method, cfg, dcae, seed, device, verbose):
+    """The (unfitted) Deep SVDD of ``method`` ("deep-svdd" or "deep-svdd-soft"), pretrained with ``dcae``."""
+    from .estimators import DeepSVDD
+
+    # phi starts as a copy of the trained DCAE encoder: the paper's pretraining (bias-free, so no collapse).
+    return DeepSVDD(pretrain=dcae, objective="soft-boundary" if method == "deep-svdd-soft" else "one-class",
+                    nu=cfg["soft_nu"], num_epochs=cfg["svdd_epochs"], lr=cfg["lr"],
+                    lr_milestones=tuple(cfg["svdd_milestones"]), weight_decay=cfg["weight_decay"],
+                    batch_size=cfg["batch_size"], random_state=seed, device=device, verbose=verbose)
+
+
 class _AECache:
     """The one autoencoder of a (class, seed) task, trained on first use, with its training time."""
 
@@ -255,15 +277,8 @@ class _AECache:
     def get(self):
         """The fitted :class:`~ocad_lab.estimators.AutoencoderDetector` (the DCAE)."""
         if self.model is None:
-            from .estimators import AutoencoderDetector
-
-            cfg = self.cfg
             t0 = time.perf_counter()
-            self.model = AutoencoderDetector(
-                num_epochs=cfg["ae_epochs"], lr=cfg["lr"], lr_milestones=tuple(cfg["ae_milestones"]),
-                weight_decay=cfg["weight_decay"], batch_size=cfg["batch_size"], random_state=self.seed,
-                device=self.device, verbose=self.verbose,
-            ).fit(self.split.X_train)
+            self.model = _ae_estimator(self.cfg, self.seed, self.device, self.verbose).fit(self.split.X_train)
             _sync(self.model.device_)
             self.seconds = time.perf_counter() - t0
         return self.model
@@ -317,16 +332,7 @@ def _fit_and_score(method, split, cfg, seed, ae, device, verbose):
     if method == "dcae":
         return yt, -dcae.decision_function(Xt), dev
     if method in ("deep-svdd", "deep-svdd-soft"):
-        from .estimators import DeepSVDD
-
-        # phi starts as a copy of the trained DCAE encoder: the paper's pretraining (bias-free, so no collapse).
-        est = DeepSVDD(
-            pretrain=dcae,
-            objective="soft-boundary" if method == "deep-svdd-soft" else "one-class",
-            nu=cfg["soft_nu"], num_epochs=cfg["svdd_epochs"], lr=cfg["lr"], lr_milestones=tuple(cfg["svdd_milestones"]),
-            weight_decay=cfg["weight_decay"], batch_size=cfg["batch_size"], random_state=seed, device=device,
-            verbose=verbose,
-        ).fit(X)
+        est = _svdd_estimator(method, cfg, dcae, seed, device, verbose).fit(X)
         return yt, -est.decision_function(Xt), dev
     if method == "ocnn":
         from .estimators import OCNN
@@ -366,6 +372,82 @@ def _iter_task(dataset, normal_class, seed, methods, cfg, device, root, verbose=
         m = evaluate(y, scores)
         yield {"dataset": dataset, "normal_class": c, "method": method, "seed": s, "auroc": m["auroc"],
                "auprc": m["auprc"], "p_at_10": m["p_at_10"], "fit_seconds": round(seconds, 3), "device": dev}
+
+
+def run_stack_task(dataset, normal_class, seeds, methods, config=None, device=None, root=None, verbose=0):
+    """Run several seeds of one (data set, normal class), training each deep network as a stack over the seeds.
+
+    The DCAE of every seed is one stack (:func:`ocad_lab.stacks.fit_stack`), then each Deep SVDD objective is
+    one stack of its seeds' models; OC-NN and the shallow baselines run seed by seed as in :func:`run_task`. Each
+    row is the row :func:`run_task` gives for that seed, up to float32 rounding (``tests/test_stacks.py``); its
+    ``fit_seconds`` counts the stack's time divided by the number of models (plus the autoencoder's share).
+
+    Returns
+    -------
+    list of dict
+        Rows (:data:`ROW_FIELDS`), seed by seed, methods in the given order.
+    """
+    cfg = get_config() if config is None else config
+    return list(_iter_stack_task(dataset, normal_class, [int(s) for s in seeds], check_methods(methods), cfg, device,
+                                 root, verbose))
+
+
+def _iter_stack_task(dataset, normal_class, seeds, methods, cfg, device, root, verbose=0):
+    """Yield the rows of ``seeds`` x ``methods`` on one normal class; deep networks trained as stacks."""
+    from .metrics import evaluate
+    from .stacks import fit_stack
+
+    c, k = int(normal_class), len(seeds)
+    split = one_split(dataset, c, cfg, root)
+    caches = {s: _AECache(split, cfg, s, device, verbose) for s in seeds}
+    if any(m in _AE_METHODS for m in methods):
+        t0 = time.perf_counter()
+        aes = fit_stack([_ae_estimator(cfg, s, device, verbose) for s in seeds], split.X_train)
+        _sync(aes[0].device_)
+        for s, ae in zip(seeds, aes):
+            caches[s].model, caches[s].seconds = ae, (time.perf_counter() - t0) / k
+    stacked = {}
+    for method in ("deep-svdd", "deep-svdd-soft"):
+        if method in methods:
+            t0 = time.perf_counter()
+            ests = fit_stack([_svdd_estimator(method, cfg, caches[s].get(), s, device, verbose) for s in seeds],
+                             split.X_train)
+            _sync(ests[0].device_)
+            for s, est in zip(seeds, ests):
+                stacked[(method, s)] = (est, (time.perf_counter() - t0) / k)
+    for s in seeds:
+        ae = caches[s]
+        for method in methods:
+            if (method, s) in stacked:
+                est, seconds = stacked[(method, s)]
+                y, scores, dev = split.y_test, -est.decision_function(split.X_test), str(est.device_)
+            else:
+                t0 = time.perf_counter()
+                y, scores, dev = _fit_and_score(method, split, cfg, s, ae, device, verbose)
+                if dev != "cpu":
+                    _sync(dev)
+                seconds = time.perf_counter() - t0
+            if method in _AE_METHODS:
+                seconds += ae.seconds  # the autoencoder's share of its stack
+            m = evaluate(y, scores)
+            yield {"dataset": dataset, "normal_class": c, "method": method, "seed": s, "auroc": m["auroc"],
+                   "auprc": m["auprc"], "p_at_10": m["p_at_10"], "fit_seconds": round(seconds, 3), "device": dev}
+
+
+def plan_stacks(tasks, stack_size=None):
+    """Group planned tasks (from :func:`plan_runs`) of one class and one method list: [(class, [seeds], methods)].
+
+    ``stack_size`` caps the seeds per stack (None = all seeds of a class in one stack).
+    """
+    groups = {}
+    for c, s, methods in tasks:
+        groups.setdefault((int(c), tuple(methods)), []).append(int(s))
+    out = []
+    for (c, methods), seeds in groups.items():
+        size = len(seeds) if stack_size is None else max(1, int(stack_size))
+        for i in range(0, len(seeds), size):
+            out.append((c, seeds[i : i + size], list(methods)))
+    return out
 
 
 def run_one(dataset, normal_class, method, seed=0, config=None, device=None, root=None, verbose=0):
@@ -414,6 +496,11 @@ def _run_task_args(args):
     return run_task(*args)
 
 
+def _run_stack_task_args(args):
+    """Picklable entry point of a worker: ``run_stack_task(*args)``."""
+    return run_stack_task(*args)
+
+
 def plan_runs(dataset, classes, methods, seeds, done=()):
     """Group the runs still to do by (class, seed): return a list of (normal_class, seed, [methods]).
 
@@ -430,45 +517,54 @@ def plan_runs(dataset, classes, methods, seeds, done=()):
     return tasks
 
 
-def run_runs(dataset, tasks, config=None, jobs=1, device=None, root=None, progress=True):
+def run_runs(dataset, tasks, config=None, jobs=1, device=None, root=None, progress=True, stack=False,
+             stack_size=None):
     """Run planned tasks (from :func:`plan_runs`) and yield result rows as they finish.
 
     ``jobs > 1`` runs tasks in that many spawned processes (a process pool); rows come back to the caller, who
-    alone writes them, so a results file is never written by two processes.
+    alone writes them, so a results file is never written by two processes. ``stack=True`` trains the deep
+    networks of the seeds of each class as stacks (:func:`run_stack_task`, at most ``stack_size`` seeds each):
+    faster on a GPU, slower on the CPU.
     """
     from tqdm.auto import tqdm
 
     cfg = get_config() if config is None else config
     total = sum(len(m) for _, _, m in tasks)
+    if stack:
+        units = [(_run_stack_task_args, (dataset, c, seeds, methods, cfg, device, root))
+                 for c, seeds, methods in plan_stacks(tasks, stack_size)]
+    else:
+        units = [(_run_task_args, (dataset, c, s, methods, cfg, device, root)) for c, s, methods in tasks]
     bar = tqdm(total=total, desc=f"{dataset} runs", unit="run", disable=not progress)
+
+    def show(row):
+        bar.update(1)
+        bar.set_postfix_str(f"class {row['normal_class']} {row['method']} seed {row['seed']}: AUROC {row['auroc']:.3f}")
+        return row
+
     try:
         if jobs <= 1:
-            for c, s, methods in tasks:
-                for row in _iter_task(dataset, c, s, methods, cfg, device, root):
-                    bar.update(1)
-                    bar.set_postfix_str(f"class {row['normal_class']} {row['method']} seed {row['seed']}: "
-                                        f"AUROC {row['auroc']:.3f}")
-                    yield row
+            for _, args in units:
+                dataset_, c, s, methods = args[:4]
+                it = (_iter_stack_task if stack else _iter_task)(dataset_, c, s, methods, cfg, device, root)
+                for row in it:
+                    yield show(row)
             return
         import multiprocessing as mp
 
         n_threads = max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init,
                                  initargs=(n_threads,)) as pool:
-            futures = [pool.submit(_run_task_args, (dataset, c, s, methods, cfg, device, root)) for c, s, methods in
-                       tasks]
+            futures = [pool.submit(fn, args) for fn, args in units]
             for fut in as_completed(futures):
                 for row in fut.result():
-                    bar.update(1)
-                    bar.set_postfix_str(f"class {row['normal_class']} {row['method']} seed {row['seed']}: "
-                                        f"AUROC {row['auroc']:.3f}")
-                    yield row
+                    yield show(row)
     finally:
         bar.close()
 
 
 def run_sweep(dataset, classes, methods, seeds=3, config=None, jobs=1, device=None, root=None, done=(),
-              progress=True):
+              progress=True, stack=False, stack_size=None):
     """Run every (class, method, seed) of a sweep and return the rows as a list.
 
     Parameters
@@ -489,6 +585,8 @@ def run_sweep(dataset, classes, methods, seeds=3, config=None, jobs=1, device=No
         Runs to skip (resuming).
     progress : bool
         Show a tqdm progress bar.
+    stack, stack_size : bool, int or None
+        Train the deep networks of each class's seeds as stacks (see :func:`run_runs`).
 
     Returns
     -------
@@ -498,7 +596,8 @@ def run_sweep(dataset, classes, methods, seeds=3, config=None, jobs=1, device=No
     classes = parse_classes(classes) if isinstance(classes, str) else [int(c) for c in classes]
     methods = check_methods(methods)
     tasks = plan_runs(dataset, classes, methods, seeds, done)
-    return list(run_runs(dataset, tasks, config=config, jobs=jobs, device=device, root=root, progress=progress))
+    return list(run_runs(dataset, tasks, config=config, jobs=jobs, device=device, root=root, progress=progress,
+                         stack=stack, stack_size=stack_size))
 
 
 # ----------------------------------------------------------------------------------------------------------------

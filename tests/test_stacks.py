@@ -181,3 +181,39 @@ def test_stacks_of_one_set_per_model_and_clear_errors(digits):
         fit_stack([AutoencoderDetector(**kw), AutoencoderDetector(**kw)], [X])
     with pytest.raises(ValueError, match="center_trainable"):
         fit_stack([DeepSVDD(center_trainable=True), DeepSVDD(center_trainable=True)], X)
+
+
+def test_reproduce_gives_the_same_rows_with_and_without_stacks(tmp_path, monkeypatch):
+    """`ocad-lab reproduce --stack` (forced on the CPU) against --no-stack: same runs, same numbers within tolerance."""
+    import csv
+
+    from ocad_lab import stacks
+    from ocad_lab.cli import main
+
+    calls = []
+    real = stacks.fit_stack
+    monkeypatch.setattr(stacks, "fit_stack", lambda ests, X: calls.append(len(ests)) or real(ests, X))
+
+    base = ["reproduce", "--dataset", "digits", "--methods", "dcae,deep-svdd,deep-svdd-soft,ocnn,if", "--classes",
+            "0-1", "--seeds", "2", "--epochs", "3", "--quick", "--no-progress"]
+    got = {}
+    for flag in ("--stack", "--no-stack"):
+        out = tmp_path / flag.strip("-")
+        assert main([*base, flag, "--out", str(out)]) == 0
+        with open(out / "results.csv", newline="") as fh:
+            got[flag] = {(r["normal_class"], r["method"], r["seed"]): r for r in csv.DictReader(fh)}
+    assert calls == [2, 2, 2] * 2  # per class: the DCAE stack and one per Deep SVDD objective, 2 seeds each
+    assert set(got["--stack"]) == set(got["--no-stack"]) and len(got["--stack"]) == 2 * 5 * 2
+    for key, a in got["--no-stack"].items():
+        b = got["--stack"][key]
+        for metric in ("auroc", "auprc", "p_at_10"):
+            assert float(b[metric]) == pytest.approx(float(a[metric]), abs=AUROC_TOL), (key, metric)
+
+
+def test_plan_stacks_groups_the_seeds_of_a_class():
+    from ocad_lab.experiments import plan_runs, plan_stacks
+
+    tasks = plan_runs("digits", [0, 1], ["dcae", "if"], 5, done={("digits", 1, "if", 4)})
+    groups = plan_stacks(tasks, stack_size=3)
+    assert groups == [(0, [0, 1, 2], ["dcae", "if"]), (0, [3, 4], ["dcae", "if"]), (1, [0, 1, 2], ["dcae", "if"]),
+                      (1, [3], ["dcae", "if"]), (1, [4], ["dcae"])]
