@@ -207,6 +207,9 @@ def _cmd_reproduce(args):
     _write_reproduce_outputs(out, settings, previous)
     rows = list(previous)
     stack = _use_stack(args)
+    from .config import limit_threads
+
+    cap = limit_threads(args.threads) if args.threads is not None else None
     try:
         for row in ex.run_runs(settings["dataset"], tasks, config=settings["config"], jobs=args.jobs,
                                device=args.device, progress=not args.no_progress, stack=stack,
@@ -217,6 +220,8 @@ def _cmd_reproduce(args):
         sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
         return 1
     finally:
+        if cap is not None:
+            cap.undo()
         _write_reproduce_outputs(out, settings, rows)
     print(f"Done: {len(rows)} rows in {out / 'results.csv'}; summary in {out / 'summary.md'}.")
     return 0
@@ -250,6 +255,9 @@ def _add_reproduce(subparsers):
     p.add_argument("--stack", action=argparse.BooleanOptionalAction, default=None,
                    help="train the deep networks of each class's seeds as one stack (default: on for CUDA, off "
                    "elsewhere: on the CPU a stack is slower); rows match one-at-a-time runs up to float32 rounding")
+    p.add_argument("--threads", type=_positive_int("--threads"), default=None,
+                   help="cap every thread pool (torch, BLAS, the shallow searches' n_jobs) at N threads in all; "
+                   "with --jobs J each process gets N // J (default: all cores)")
     p.add_argument("--stack-size", type=_positive_int("--stack-size"), default=None,
                    help="at most this many seeds per stack (default: all seeds of a class)")
     group = p.add_mutually_exclusive_group()
