@@ -166,6 +166,22 @@ def _write_reproduce_outputs(out, settings, rows):
                                                             config=settings["config"]))
 
 
+def _check_cluster_args(args, parser):
+    """Validate --scheduler / --cluster (parser.error on a bad one); return N of local:N, 0 for --scheduler, or
+    None when the sweep runs locally."""
+    if args.scheduler is None and args.cluster is None:
+        return None
+    if args.jobs > 1:
+        parser.error("--jobs is for local processes; with --scheduler or --cluster the cluster's workers run the runs")
+    from .cluster import parse_cluster, require_dask
+
+    try:
+        require_dask()
+        return parse_cluster(args.cluster) if args.cluster is not None else 0
+    except (ImportError, ValueError) as err:
+        parser.error(str(err))
+
+
 def _use_stack(args):
     """--stack / --no-stack, or by default: stacks on CUDA only (on the CPU they were measured slower)."""
     if args.stack is not None:
@@ -188,6 +204,7 @@ def _cmd_reproduce(args):
     parser = args._parser
     settings = _reproduce_settings(args, parser)
     cfg = settings["config"]
+    distributed = _check_cluster_args(args, parser)
     try:  # fail early, before any file is written, when the data set is not here
         ex.one_split(settings["dataset"], settings["classes"][0], cfg)
     except DatasetUnavailable as err:
@@ -210,11 +227,25 @@ def _cmd_reproduce(args):
     from .config import limit_threads
 
     cap = limit_threads(args.threads) if args.threads is not None else None
+    failed = []
     try:
-        for row in ex.run_runs(settings["dataset"], tasks, config=settings["config"], jobs=args.jobs,
-                               device=args.device, progress=not args.no_progress, stack=stack,
-                               stack_size=args.stack_size):
-            ex.append_row(out / "results.csv", row)  # only this (parent) process writes the file
+        if distributed is not None:  # --scheduler / --cluster: the cluster's workers run the tasks
+            from .cluster import record_failure, sweep_rows
+
+            def on_failure(runs, error):
+                failed.extend(runs)
+                record_failure(out / "failures.csv", settings["dataset"], runs, error)
+                sys.stderr.write(f"ocad-lab reproduce: {len(runs)} run(s) failed ({error}); see failures.csv\n")
+
+            source = sweep_rows(settings["dataset"], tasks, cfg, scheduler=args.scheduler, n_local=distributed,
+                                device=args.device, stack=args.stack, stack_size=args.stack_size,
+                                threads=args.threads, on_failure=on_failure, progress=not args.no_progress)
+        else:
+            source = ex.run_runs(settings["dataset"], tasks, config=settings["config"], jobs=args.jobs,
+                                 device=args.device, progress=not args.no_progress, stack=stack,
+                                 stack_size=args.stack_size)
+        for row in source:
+            ex.append_row(out / "results.csv", row)  # only this (client/parent) process writes the file
             rows.append(row)
     except DatasetUnavailable as err:
         sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
@@ -224,6 +255,10 @@ def _cmd_reproduce(args):
             cap.undo()
         _write_reproduce_outputs(out, settings, rows)
     print(f"Done: {len(rows)} rows in {out / 'results.csv'}; summary in {out / 'summary.md'}.")
+    if failed:
+        print(f"{len(failed)} run(s) failed (listed with their errors in {out / 'failures.csv'}); run the same "
+              "command again to retry them.")
+        return 1
     return 0
 
 
@@ -255,6 +290,11 @@ def _add_reproduce(subparsers):
     p.add_argument("--stack", action=argparse.BooleanOptionalAction, default=None,
                    help="train the deep networks of each class's seeds as one stack (default: on for CUDA, off "
                    "elsewhere: on the CPU a stack is slower); rows match one-at-a-time runs up to float32 rounding")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on a running Dask cluster, e.g. tcp://HOST:8786 (needs the [cluster] extra)")
+    where.add_argument("--cluster", default=None, metavar="local:N",
+                       help="start a Dask LocalCluster of N worker processes on this machine and run there")
     p.add_argument("--threads", type=_positive_int("--threads"), default=None,
                    help="cap every thread pool (torch, BLAS, the shallow searches' n_jobs) at N threads in all; "
                    "with --jobs J each process gets N // J (default: all cores)")
