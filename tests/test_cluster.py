@@ -159,3 +159,19 @@ def test_without_dask_the_scheduler_flag_says_what_to_install(tmp_path, capsys, 
     assert info.value.code == 2
     assert 'pip install "ocad-lab[cluster]"' in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_stacks_run_as_one_task_per_class_on_the_cluster(cluster, tmp_path):
+    """--stack through --scheduler (forced on the CPU): a stack of seeds per task, rows as one-at-a-time ones."""
+    lc, _ = cluster
+    base = ["reproduce", "--dataset", "digits", "--methods", "dcae,deep-svdd,if", "--classes", "0-1", "--seeds", "2",
+            "--epochs", "3", "--quick", "--no-progress"]
+    assert main([*base, "--no-stack", "--out", str(tmp_path / "one")]) == 0
+    assert main([*base, "--stack", "--scheduler", lc.scheduler_address, "--out", str(tmp_path / "stk")]) == 0
+    one = {_key(r): r for r in _rows(tmp_path / "one")}
+    stk = [_key(r) for r in _rows(tmp_path / "stk")]
+    assert sorted(stk) == sorted(one) and len(stk) == 2 * 3 * 2
+    for r in _rows(tmp_path / "stk"):
+        assert float(r["auroc"]) == pytest.approx(float(one[_key(r)]["auroc"]), abs=1e-3)
+    units = ex.plan_units("digits", ex.plan_runs("digits", [0, 1], ["dcae", "deep-svdd", "if"], 2), {}, stack=True)
+    assert [u[0] for u in units] == ["stack", "stack"]  # one task per class
