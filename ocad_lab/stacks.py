@@ -327,17 +327,20 @@ def _train_stack(data, k, batch_step, optimizer, num_epochs, batch_size, generat
         if scheduler is not None:
             scheduler.step()
         extra = epoch_end(epoch, {"scores": scores}) if epoch_end is not None else [{}] * k
-        spread = None
+        spread = mean_score = None
         if out_sum is not None:
             mean = out_sum / n
-            spread = torch.clamp(out_sq / n - mean * mean, min=0.0).sqrt().mean(1)
+            spread = torch.clamp(out_sq / n - mean * mean, min=0.0).sqrt().mean(1).tolist()
+        if scores is not None:
+            mean_score = scores.mean(1).tolist()
+        losses = loss_sum.tolist()  # one copy to the host per epoch, not one per model
         seconds = time.perf_counter() - t0
         for j in range(k):
-            row = {"epoch": epoch, "loss": float(loss_sum[j]) / n, "mean_score": None, "spread": None, "r": None}
-            if scores is not None:
-                row["mean_score"] = float(scores[j].mean())
+            row = {"epoch": epoch, "loss": losses[j] / n, "mean_score": None, "spread": None, "r": None}
+            if mean_score is not None:
+                row["mean_score"] = mean_score[j]
             if spread is not None:
-                row["spread"] = float(spread[j])
+                row["spread"] = spread[j]
             row.update(extra[j])
             row["seconds"] = seconds
             histories[j].append(row)
@@ -556,7 +559,8 @@ def _fit_svdd_stack(estimators, X, Xs):
         if soft and epoch > warm_up and (epoch - warm_up) % int(est0.radius_update_every) == 0:
             for j in range(k):  # each model's own (1 - nu)-quantile (block coordinate step for R)
                 R[j] = float(soft_boundary_radius(stats["scores"][j], nu))
-        return [{"r": float(R[j]) if soft else None} for j in range(k)]
+        r = R.tolist()
+        return [{"r": r[j] if soft else None} for j in range(k)]
 
     hists = _train_stack(data, k, step, opt, est0.num_epochs, est0.batch_size, gens, scheduler=sched,
                          epoch_end=epoch_end, module=stacked, verbose=est0.verbose, desc=f"Deep SVDD stack of {k}")
