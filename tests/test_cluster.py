@@ -61,7 +61,7 @@ def test_scheduler_sweep_gives_the_same_rows_as_jobs_1(cluster, tmp_path):
 def test_a_worker_killed_mid_task_is_retried_and_every_run_appears_once(cluster, tmp_path):
     lc, client = cluster
     args = ["reproduce", "--dataset", "digits", "--methods", "deep-svdd,if", "--classes", "0-3", "--seeds", "1",
-            "--epochs", "40", "--quick", "--no-progress", "--scheduler", lc.scheduler_address,
+            "--epochs", "100", "--quick", "--no-progress", "--scheduler", lc.scheduler_address,
             "--out", str(tmp_path / "r")]
     killed = []
 
@@ -70,7 +70,7 @@ def test_a_worker_killed_mid_task_is_retried_and_every_run_appears_once(cluster,
         while time.time() < deadline and not killed:
             busy = [w for w, keys in client.processing().items() if keys]
             if busy:
-                time.sleep(1.0)  # well inside the task (a 40-epoch Deep SVDD with its DCAE)
+                time.sleep(0.3)  # inside the task (a 100-epoch DCAE, then a 100-epoch Deep SVDD)
                 if client.processing().get(busy[0]):
                     pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
                     os.kill(pid, signal.SIGKILL)
