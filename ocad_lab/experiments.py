@@ -812,6 +812,9 @@ def summary_markdown(rows, title="ocad-lab reproduce", config=None):
     if "mnist5k" in set(cmp["dataset"]):
         buf.write("\nmnist5k is a 5,000-image subset of MNIST (400 training images per class): it is compared with "
                   "the paper's full-MNIST numbers only as a rough guide.\n")
+    if "kde" in set(cmp["method"]):
+        buf.write("\nKDE has no randomness: it is fitted once per class and its row is repeated for every seed "
+                  "(hence its std of 0, as in the paper).\n")
     if "fashion-mnist" in set(cmp["dataset"]):
         buf.write("\nFashion-MNIST is not in the paper's Table 1: its paper columns are empty.\n")
     for dataset, part in cmp.groupby("dataset", sort=False):

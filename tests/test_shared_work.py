@@ -113,5 +113,6 @@ def test_reproduce_threads_flag(tmp_path):
     assert main(["reproduce", "--dataset", "digits", "--methods", "if,kde", "--classes", "0", "--seeds", "2",
                  "--quick", "--no-progress", "--threads", "1", "--out", str(out)]) == 0
     assert len(ex.read_results(out / "results.csv")) == 4
+    assert "fitted once per class" in (out / "summary.md").read_text()  # said where the numbers are read
     with pytest.raises(SystemExit):
         main(["reproduce", "--dataset", "digits", "--threads", "0", "--out", str(out)])
