@@ -63,10 +63,10 @@ def _close(single, stacked, X_test, y_test):
         assert h2["loss"] == pytest.approx(h1["loss"], rel=SCORE_RTOL)
 
 
-@pytest.mark.parametrize("net", ["mnist", "conv", "mlp"])
+@pytest.mark.parametrize("net", ["mnist", "cifar10", "conv", "mlp"])
 def test_stacked_net_computes_each_models_outputs_and_gradients_float64(net):
     """Forward (train-mode BatchNorm), backward and the BatchNorm running statistics, per model, to rounding."""
-    shape = {"mnist": (1, 28, 28), "conv": (1, 8, 8), "mlp": (20,)}[net]
+    shape = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32), "conv": (1, 8, 8), "mlp": (20,)}[net]
     singles = []
     for s in SEEDS:
         torch.manual_seed(s)
