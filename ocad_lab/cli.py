@@ -156,6 +156,34 @@ def _write_reproduce_outputs(out, settings, rows):
     ex.write_summary(out, rows, title=f"ocad-lab reproduce: {settings['dataset']}", config=settings["config"])
 
 
+def _check_cluster_args(args, parser):
+    """Validate --scheduler / --cluster (parser.error on a bad one); return N of local:N, 0 for --scheduler, or
+    None when the sweep runs locally."""
+    if args.scheduler is None and args.cluster is None:
+        return None
+    if args.jobs > 1:
+        parser.error("--jobs is for local processes; with --scheduler or --cluster the cluster's workers run the runs")
+    from .cluster import parse_cluster, require_dask
+
+    try:
+        require_dask()
+        return parse_cluster(args.cluster) if args.cluster is not None else 0
+    except (ImportError, ValueError) as err:
+        parser.error(str(err))
+
+
+def _use_stack(args):
+    """--stack / --no-stack, or by default: stacks on CUDA only (on the CPU they were measured slower)."""
+    if args.stack is not None:
+        return bool(args.stack)
+    from .config import get_device
+
+    try:
+        return get_device(args.device).type == "cuda"
+    except RuntimeError:
+        return False
+
+
 def _cmd_reproduce(args):
     """Handler of ``ocad-lab reproduce``: run the missing runs of a sweep, appending rows to results.csv."""
     from pathlib import Path
@@ -176,6 +204,7 @@ def _cmd_reproduce(args):
             raise ex.ResultsFolderError(f"--out {out} is a file, not a folder; choose a folder path (it is created).")
     except (SettingError, ex.ResultsFolderError) as err:
         return _error(str(err))
+    distributed = _check_cluster_args(args, parser)
     try:  # fail early, before any file is written, when the data set is not here (or your folder is unreadable)
         ex.one_split(settings["dataset"], settings["classes"][0], cfg)
     except DatasetUnavailable as err:
@@ -197,10 +226,29 @@ def _cmd_reproduce(args):
     _write_reproduce_outputs(out, settings, previous)
     rows = list(previous)
     n_new = 0
+    stack = _use_stack(args)
+    from .config import limit_threads
+
+    cap = limit_threads(args.threads) if args.threads is not None else None
+    failed = []
     try:
-        for row in ex.run_runs(settings["dataset"], tasks, config=settings["config"], jobs=args.jobs,
-                               device=args.device, progress=not args.no_progress):
-            ex.append_row(out / ex.RESULTS_CSV, row)  # only this (parent) process writes the file
+        if distributed is not None:  # --scheduler / --cluster: the cluster's workers run the tasks
+            from .cluster import record_failure, sweep_rows
+
+            def on_failure(runs, error):
+                failed.extend(runs)
+                record_failure(out / "failures.csv", settings["dataset"], runs, error)
+                sys.stderr.write(f"ocad-lab reproduce: {len(runs)} run(s) failed ({error}); see failures.csv\n")
+
+            source = sweep_rows(settings["dataset"], tasks, cfg, scheduler=args.scheduler, n_local=distributed,
+                                device=args.device, stack=args.stack, stack_size=args.stack_size,
+                                threads=args.threads, on_failure=on_failure, progress=not args.no_progress)
+        else:
+            source = ex.run_runs(settings["dataset"], tasks, config=settings["config"], jobs=args.jobs,
+                                 device=args.device, progress=not args.no_progress, stack=stack,
+                                 stack_size=args.stack_size)
+        for row in source:
+            ex.append_row(out / ex.RESULTS_CSV, row)  # only this (client/parent) process writes the file
             rows.append(row)
             n_new += 1
     except KeyboardInterrupt:
@@ -215,11 +263,17 @@ def _cmd_reproduce(args):
                       f"{first}); the rows done are kept in {out / ex.RESULTS_CSV} and the same command resumes "
                       "once the cause is fixed.", 1)
     finally:
+        if cap is not None:
+            cap.undo()
         try:
             _write_reproduce_outputs(out, settings, rows)
         except KeyboardInterrupt:  # a second Ctrl-C while writing the summary: the atomic write kept the old one
             pass
     print(f"Done: {len(rows)} rows in {out / ex.RESULTS_CSV}; summary in {out / ex.SUMMARY_MD}.")
+    if failed:
+        print(f"{len(failed)} run(s) failed (listed with their errors in {out / 'failures.csv'}); run the same "
+              "command again to retry them.")
+        return 1
     return 0
 
 
@@ -249,6 +303,19 @@ def _add_reproduce(subparsers):
     p.add_argument("--epochs", type=_positive_int("--epochs"), default=None,
                    help="override every training's epochs (autoencoder, Deep SVDD, OC-NN): smoke tests")
     p.add_argument("--device", default=None, help="torch device for the deep methods (default: automatic)")
+    p.add_argument("--stack", action=argparse.BooleanOptionalAction, default=None,
+                   help="train the deep networks of each class's seeds as one stack (default: on for CUDA, off "
+                   "elsewhere: on the CPU a stack is slower); rows match one-at-a-time runs up to float32 rounding")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on a running Dask cluster, e.g. tcp://HOST:8786 (needs the [cluster] extra)")
+    where.add_argument("--cluster", default=None, metavar="local:N",
+                       help="start a Dask LocalCluster of N worker processes on this machine and run there")
+    p.add_argument("--threads", type=_positive_int("--threads"), default=None,
+                   help="cap every thread pool (torch, BLAS, the shallow searches' n_jobs) at N threads in all; "
+                   "with --jobs J each process gets N // J (default: all cores)")
+    p.add_argument("--stack-size", type=_positive_int("--stack-size"), default=None,
+                   help="at most this many seeds per stack (default: all seeds of a class)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--force", action="store_true", help="add to a folder whose config.json has other settings")
     group.add_argument("--fresh", action="store_true", help="delete this folder's results and start over")

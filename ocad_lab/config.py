@@ -146,3 +146,63 @@ def data_dir() -> Path:
     import pooch
 
     return Path(pooch.os_cache("ocad_lab"))
+
+
+# Thread cap set by limit_threads (None = no cap): shallow searches take it as their joblib n_jobs.
+_THREAD_LIMIT = None
+
+
+def thread_budget() -> int:
+    """The number of cores this process may use: the innermost :func:`limit_threads` cap, else all CPU cores."""
+    return int(_THREAD_LIMIT) if _THREAD_LIMIT is not None else max(1, os.cpu_count() or 1)
+
+
+class limit_threads:
+    """Cap every thread pool of this process at ``n`` threads inside a ``with`` block (or until ``undo()``).
+
+    One switch for every estimator: torch's intra-op threads (``torch.set_num_threads``), the BLAS/OpenMP pools
+    of NumPy, SciPy and scikit-learn (threadpoolctl), and the ``n_jobs`` that the kit's shallow searches use
+    (:func:`thread_budget`). ``ocad-lab reproduce --threads N`` runs inside it. Same seed -> same scores on the
+    CPU holds at a fixed thread count, so fixing it here also fixes that.
+
+    Parameters
+    ----------
+    n : int >= 1
+
+    Examples
+    --------
+    >>> from ocad_lab.config import limit_threads
+    >>> with limit_threads(2):
+    ...     pass  # est.fit(X) here uses at most 2 threads per pool
+    """
+
+    def __init__(self, n):
+        import numbers
+
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"limit_threads needs a whole number of threads >= 1, got {n!r}.")
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        global _THREAD_LIMIT
+        self.n = int(n)
+        self._torch_before, self._budget_before = torch.get_num_threads(), _THREAD_LIMIT
+        self._pools = threadpool_limits(limits=self.n)
+        torch.set_num_threads(self.n)
+        _THREAD_LIMIT = self.n
+
+    def undo(self):
+        """Restore the thread settings from before."""
+        import torch
+
+        global _THREAD_LIMIT
+        self._pools.restore_original_limits()
+        torch.set_num_threads(self._torch_before)
+        _THREAD_LIMIT = self._budget_before
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.undo()
+        return False

@@ -62,6 +62,11 @@ __all__ = [
     "run_task",
     "one_split",
     "plan_runs",
+    "plan_stacks",
+    "plan_units",
+    "run_stack_task",
+    "run_kde_task",
+    "shared_pca",
     "run_runs",
     "run_sweep",
     "paper_table",
@@ -237,6 +242,42 @@ def _holdout(y_test, fraction, seed):
     return train_test_split(idx, test_size=fraction, stratify=y_test, random_state=seed)
 
 
+_PCA_CACHE = {}  # id(split) -> (split, fitted PCA); the split is kept so that its id is not reused
+
+
+def shared_pca(split):
+    """The PCA-95 % front end of a split's shallow baselines, fitted once on its training set and then shared.
+
+    Every shallow baseline (OC-SVM and each of its holdout candidates, KDE, Isolation Forest) used to refit the
+    same deterministic PCA on the same training data; one fit per split gives the same components.
+    """
+    from .baselines import _as_2d, _pca
+
+    hit = _PCA_CACHE.get(id(split))
+    if hit is None or hit[0] is not split:
+        if len(_PCA_CACHE) >= 4:  # as many as the split cache holds
+            _PCA_CACHE.pop(next(iter(_PCA_CACHE)))
+        hit = _PCA_CACHE[id(split)] = (split, _pca().fit(_as_2d(split.X_train)))
+    return hit[1]
+
+
+# Below this many training values (samples x features) a search runs in-process: starting joblib's worker
+# processes took longer than the whole search on the 8x8 digits (16 s start-up under load vs 0.7 s of work).
+_PARALLEL_MIN_SIZE = 1_000_000
+
+
+def _n_jobs(split):
+    """joblib ``n_jobs`` for the shallow searches on ``split``: this process's thread budget for big data, else 1."""
+    from .config import thread_budget
+
+    return thread_budget() if split.X_train.size >= _PARALLEL_MIN_SIZE else 1
+
+
+def _pca_for(split, cfg):
+    """The ``pca=`` argument of a baseline under ``cfg``: the split's shared fitted PCA, or False."""
+    return shared_pca(split) if cfg["pca"] else False
+
+
 def _ocsvm_scores(split, cfg, seed):
     """OC-SVM as in the paper: gamma and nu by holdout AUROC; return (labels, anomaly scores) on the rest."""
     from .baselines import tune_ocsvm_gamma_on_labelled_holdout
@@ -245,10 +286,31 @@ def _ocsvm_scores(split, cfg, seed):
     best = None
     for nu in cfg["ocsvm_nus"]:
         res = tune_ocsvm_gamma_on_labelled_holdout(split.X_train, split.X_test[hold], split.y_test[hold],
-                                                   gammas=cfg["ocsvm_gammas"], nu=nu, pca=cfg["pca"])
+                                                   gammas=cfg["ocsvm_gammas"], nu=nu, pca=_pca_for(split, cfg),
+                                                   n_jobs=_n_jobs(split))
         if best is None or res["best_auroc"] > best["best_auroc"]:
             best = res
     return split.y_test[rest], -best["model"].decision_function(split.X_test[rest])
+
+
+def _ae_estimator(cfg, seed, device, verbose):
+    """The (unfitted) DCAE of one (class, seed) task: the paper's autoencoder schedule."""
+    from .estimators import AutoencoderDetector
+
+    return AutoencoderDetector(num_epochs=cfg["ae_epochs"], lr=cfg["lr"], lr_milestones=tuple(cfg["ae_milestones"]),
+                               weight_decay=cfg["weight_decay"], batch_size=cfg["batch_size"], random_state=seed,
+                               device=device, verbose=verbose)
+
+
+def _svdd_estimator(method, cfg, dcae, seed, device, verbose):
+    """The (unfitted) Deep SVDD of ``method`` ("deep-svdd" or "deep-svdd-soft"), pretrained with ``dcae``."""
+    from .estimators import DeepSVDD
+
+    # phi starts as a copy of the trained DCAE encoder: the paper's pretraining (bias-free, so no collapse).
+    return DeepSVDD(pretrain=dcae, objective="soft-boundary" if method == "deep-svdd-soft" else "one-class",
+                    nu=cfg["soft_nu"], num_epochs=cfg["svdd_epochs"], lr=cfg["lr"],
+                    lr_milestones=tuple(cfg["svdd_milestones"]), weight_decay=cfg["weight_decay"],
+                    batch_size=cfg["batch_size"], random_state=seed, device=device, verbose=verbose)
 
 
 class _AECache:
@@ -261,15 +323,8 @@ class _AECache:
     def get(self):
         """The fitted :class:`~ocad_lab.estimators.AutoencoderDetector` (the DCAE)."""
         if self.model is None:
-            from .estimators import AutoencoderDetector
-
-            cfg = self.cfg
             t0 = time.perf_counter()
-            self.model = AutoencoderDetector(
-                num_epochs=cfg["ae_epochs"], lr=cfg["lr"], lr_milestones=tuple(cfg["ae_milestones"]),
-                weight_decay=cfg["weight_decay"], batch_size=cfg["batch_size"], random_state=self.seed,
-                device=self.device, verbose=self.verbose,
-            ).fit(self.split.X_train)
+            self.model = _ae_estimator(self.cfg, self.seed, self.device, self.verbose).fit(self.split.X_train)
             _sync(self.model.device_)
             self.seconds = time.perf_counter() - t0
         return self.model
@@ -296,12 +351,12 @@ def _fit_and_score_shallow(method, split, cfg, seed):
             # The paper's grid puts the CV optimum at its lower edge on these images; we keep the paper's protocol
             # on purpose (see "kde_bandwidths" in full_config), so the edge warning would only repeat that per run.
             warnings.filterwarnings("ignore", message="KDE: the best bandwidth", category=UserWarning)
-            est = KDE(bandwidths=cfg["kde_bandwidths"], pca=cfg["pca"]).fit(X)
+            est = KDE(bandwidths=cfg["kde_bandwidths"], pca=_pca_for(split, cfg), n_jobs=_n_jobs(split)).fit(X)
         return yt, -est.decision_function(Xt), "cpu"
     if method == "if":
         from .baselines import IsolationForest
 
-        est = IsolationForest(n_estimators=cfg["if_trees"], max_samples=cfg["if_samples"], pca=cfg["pca"],
+        est = IsolationForest(n_estimators=cfg["if_trees"], max_samples=cfg["if_samples"], pca=_pca_for(split, cfg),
                               random_state=seed).fit(X)
         return yt, -est.decision_function(Xt), "cpu"
     raise ValueError(f"Unknown method {method!r}; choose from {', '.join(METHODS)}.")  # pragma: no cover
@@ -323,16 +378,7 @@ def _fit_and_score(method, split, cfg, seed, ae, device, verbose):
     if method == "dcae":
         return yt, -dcae.decision_function(Xt), dev
     if method in ("deep-svdd", "deep-svdd-soft"):
-        from .estimators import DeepSVDD
-
-        # phi starts as a copy of the trained DCAE encoder: the paper's pretraining (bias-free, so no collapse).
-        est = DeepSVDD(
-            pretrain=dcae,
-            objective="soft-boundary" if method == "deep-svdd-soft" else "one-class",
-            nu=cfg["soft_nu"], num_epochs=cfg["svdd_epochs"], lr=cfg["lr"], lr_milestones=tuple(cfg["svdd_milestones"]),
-            weight_decay=cfg["weight_decay"], batch_size=cfg["batch_size"], random_state=seed, device=device,
-            verbose=verbose,
-        ).fit(X)
+        est = _svdd_estimator(method, cfg, dcae, seed, device, verbose).fit(X)
         return yt, -est.decision_function(Xt), dev
     if method == "ocnn":
         from .estimators import OCNN
@@ -374,6 +420,120 @@ def _iter_task(dataset, normal_class, seed, methods, cfg, device, root, verbose=
                "auprc": m["auprc"], "p_at_10": m["p_at_10"], "fit_seconds": round(seconds, 3), "device": dev}
 
 
+def run_stack_task(dataset, normal_class, seeds, methods, config=None, device=None, root=None, verbose=0):
+    """Run several seeds of one (data set, normal class), training each deep network as a stack over the seeds.
+
+    The DCAE of every seed is one stack (:func:`ocad_lab.stacks.fit_stack`), then each Deep SVDD objective is
+    one stack of its seeds' models; OC-NN and the shallow baselines run seed by seed as in :func:`run_task`. Each
+    row is the row :func:`run_task` gives for that seed, up to float32 rounding (``tests/test_stacks.py``); its
+    ``fit_seconds`` counts the stack's time divided by the number of models (plus the autoencoder's share).
+
+    Returns
+    -------
+    list of dict
+        Rows (:data:`ROW_FIELDS`), seed by seed, methods in the given order.
+    """
+    cfg = get_config() if config is None else config
+    return list(_iter_stack_task(dataset, normal_class, [int(s) for s in seeds], check_methods(methods), cfg, device,
+                                 root, verbose))
+
+
+def _iter_stack_task(dataset, normal_class, seeds, methods, cfg, device, root, verbose=0):
+    """Yield the rows of ``seeds`` x ``methods`` on one normal class; deep networks trained as stacks."""
+    from .metrics import evaluate
+    from .stacks import fit_stack
+
+    c, k = int(normal_class), len(seeds)
+    split = one_split(dataset, c, cfg, root)
+    caches = {s: _AECache(split, cfg, s, device, verbose) for s in seeds}
+    if any(m in _AE_METHODS for m in methods):
+        t0 = time.perf_counter()
+        aes = fit_stack([_ae_estimator(cfg, s, device, verbose) for s in seeds], split.X_train)
+        _sync(aes[0].device_)
+        for s, ae in zip(seeds, aes):
+            caches[s].model, caches[s].seconds = ae, (time.perf_counter() - t0) / k
+    stacked = {}
+    for method in ("deep-svdd", "deep-svdd-soft"):
+        if method in methods:
+            t0 = time.perf_counter()
+            ests = fit_stack([_svdd_estimator(method, cfg, caches[s].get(), s, device, verbose) for s in seeds],
+                             split.X_train)
+            _sync(ests[0].device_)
+            for s, est in zip(seeds, ests):
+                stacked[(method, s)] = (est, (time.perf_counter() - t0) / k)
+    for s in seeds:
+        ae = caches[s]
+        for method in methods:
+            if (method, s) in stacked:
+                est, seconds = stacked[(method, s)]
+                y, scores, dev = split.y_test, -est.decision_function(split.X_test), str(est.device_)
+            else:
+                t0 = time.perf_counter()
+                y, scores, dev = _fit_and_score(method, split, cfg, s, ae, device, verbose)
+                if dev != "cpu":
+                    _sync(dev)
+                seconds = time.perf_counter() - t0
+            if method in _AE_METHODS:
+                seconds += ae.seconds  # the autoencoder's share of its stack
+            m = evaluate(y, scores)
+            yield {"dataset": dataset, "normal_class": c, "method": method, "seed": s, "auroc": m["auroc"],
+                   "auprc": m["auprc"], "p_at_10": m["p_at_10"], "fit_seconds": round(seconds, 3), "device": dev}
+
+
+def run_kde_task(dataset, normal_class, seeds, config=None, root=None):
+    """KDE on one (data set, normal class), fitted ONCE and reported for every seed in ``seeds``.
+
+    KDE has no randomness (the bandwidth search uses unshuffled folds), so every seed gives the same row: we fit it
+    once and repeat that row per seed (std over seeds 0, as in the paper's Table 1). Each row's ``fit_seconds`` is
+    the one fit's time (the cost of KDE run alone).
+    """
+    cfg = get_config() if config is None else config
+    return list(_iter_kde_task(dataset, normal_class, [int(s) for s in seeds], cfg, root))
+
+
+def _iter_kde_task(dataset, normal_class, seeds, cfg, root, verbose=0):
+    """Yield the KDE rows of ``seeds`` from one fit."""
+    from .metrics import evaluate
+
+    c = int(normal_class)
+    split = one_split(dataset, c, cfg, root)
+    t0 = time.perf_counter()
+    y, scores, dev = _fit_and_score("kde", split, cfg, seeds[0], None, None, 0)
+    seconds = round(time.perf_counter() - t0, 3)
+    m = evaluate(y, scores)
+    for s in seeds:  # the same deterministic fit for every seed
+        yield {"dataset": dataset, "normal_class": c, "method": "kde", "seed": int(s), "auroc": m["auroc"],
+               "auprc": m["auprc"], "p_at_10": m["p_at_10"], "fit_seconds": seconds, "device": dev}
+
+
+def _split_off_kde(tasks):
+    """Take KDE out of planned tasks: (tasks without it, [(class, [seeds])] to fit once per class)."""
+    rest, kde = [], {}
+    for c, s, methods in tasks:
+        if "kde" in methods:
+            kde.setdefault(int(c), []).append(int(s))
+            methods = [m for m in methods if m != "kde"]
+        if methods:
+            rest.append((c, s, methods))
+    return rest, list(kde.items())
+
+
+def plan_stacks(tasks, stack_size=None):
+    """Group planned tasks (from :func:`plan_runs`) of one class and one method list: [(class, [seeds], methods)].
+
+    ``stack_size`` caps the seeds per stack (None = all seeds of a class in one stack).
+    """
+    groups = {}
+    for c, s, methods in tasks:
+        groups.setdefault((int(c), tuple(methods)), []).append(int(s))
+    out = []
+    for (c, methods), seeds in groups.items():
+        size = len(seeds) if stack_size is None else max(1, int(stack_size))
+        for i in range(0, len(seeds), size):
+            out.append((c, seeds[i : i + size], list(methods)))
+    return out
+
+
 def run_one(dataset, normal_class, method, seed=0, config=None, device=None, root=None, verbose=0):
     """Run ONE experiment (data set, normal class, method, seed) and return its result row.
 
@@ -409,19 +569,36 @@ def run_one(dataset, normal_class, method, seed=0, config=None, device=None, roo
 # sweeps
 # ----------------------------------------------------------------------------------------------------------------
 def _worker_init(n_threads):
-    """Process-pool initialiser: share the CPU cores fairly between the workers; Ctrl-C is the parent's to handle."""
+    """Process-pool initialiser: share the CPU cores fairly between the workers (torch, BLAS, n_jobs); Ctrl-C is
+    the parent's to handle."""
     import signal
 
-    import torch
+    from .config import limit_threads
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool and prints one line, no worker traces
+    limit_threads(max(1, int(n_threads)))  # for the worker's lifetime
 
-    torch.set_num_threads(max(1, int(n_threads)))
+
+_UNITS = {"task": _iter_task, "stack": _iter_stack_task, "kde": _iter_kde_task}
 
 
-def _run_task_args(args):
-    """Picklable entry point of a worker: ``run_task(*args)``."""
-    return run_task(*args)
+def _run_unit(unit):
+    """Picklable entry point of a worker: the rows of one planned unit ``(kind, args)``."""
+    kind, args = unit
+    return list(_UNITS[kind](*args))
+
+
+def plan_units(dataset, tasks, config, device=None, root=None, stack=False, stack_size=None):
+    """Turn planned tasks into units of work ``(kind, args)``: per (class, seed) tasks or per-class stacks, plus
+    one KDE fit per class (:func:`run_kde_task`). :func:`run_runs`, its process pool and the Dask path
+    (:mod:`ocad_lab.cluster`) all run these units."""
+    tasks, kde = _split_off_kde(tasks)
+    if stack:
+        units = [("stack", (dataset, c, seeds, methods, config, device, root))
+                 for c, seeds, methods in plan_stacks(tasks, stack_size)]
+    else:
+        units = [("task", (dataset, c, s, methods, config, device, root)) for c, s, methods in tasks]
+    return units + [("kde", (dataset, c, seeds, config, root)) for c, seeds in kde]
 
 
 def plan_runs(dataset, classes, methods, seeds, done=()):
@@ -440,40 +617,45 @@ def plan_runs(dataset, classes, methods, seeds, done=()):
     return tasks
 
 
-def run_runs(dataset, tasks, config=None, jobs=1, device=None, root=None, progress=True):
+def run_runs(dataset, tasks, config=None, jobs=1, device=None, root=None, progress=True, stack=False,
+             stack_size=None):
     """Run planned tasks (from :func:`plan_runs`) and yield result rows as they finish.
 
     ``jobs > 1`` runs tasks in that many spawned processes (a process pool); rows come back to the caller, who
-    alone writes them, so a results file is never written by two processes.
+    alone writes them, so a results file is never written by two processes. ``stack=True`` trains the deep
+    networks of the seeds of each class as stacks (:func:`run_stack_task`, at most ``stack_size`` seeds each):
+    faster on a GPU, slower on the CPU.
     """
     from tqdm.auto import tqdm
 
     cfg = get_config() if config is None else config
     total = sum(len(m) for _, _, m in tasks)
+    units = plan_units(dataset, tasks, cfg, device, root, stack, stack_size)
     bar = tqdm(total=total, desc=f"{dataset} runs", unit="run", disable=not progress)
+
+    def show(row):
+        bar.update(1)
+        bar.set_postfix_str(f"class {row['normal_class']} {row['method']} seed {row['seed']}: AUROC {row['auroc']:.3f}")
+        return row
+
     try:
         if jobs <= 1:
-            for c, s, methods in tasks:
-                for row in _iter_task(dataset, c, s, methods, cfg, device, root):
-                    bar.update(1)
-                    bar.set_postfix_str(f"class {row['normal_class']} {row['method']} seed {row['seed']}: "
-                                        f"AUROC {row['auroc']:.3f}")
-                    yield row
+            for kind, args in units:
+                for row in _UNITS[kind](*args):
+                    yield show(row)
             return
         import multiprocessing as mp
 
-        n_threads = max(1, (os.cpu_count() or 1) // jobs)
+        from .config import thread_budget
+
+        n_threads = max(1, thread_budget() // jobs)
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init,
                                    initargs=(n_threads,))
         try:
-            futures = [pool.submit(_run_task_args, (dataset, c, s, methods, cfg, device, root)) for c, s, methods in
-                       tasks]
+            futures = [pool.submit(_run_unit, unit) for unit in units]
             for fut in as_completed(futures):
                 for row in fut.result():
-                    bar.update(1)
-                    bar.set_postfix_str(f"class {row['normal_class']} {row['method']} seed {row['seed']}: "
-                                        f"AUROC {row['auroc']:.3f}")
-                    yield row
+                    yield show(row)
         except BaseException:  # Ctrl-C, an error, or the caller stopped: do not wait for the running tasks
             workers = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
@@ -486,7 +668,7 @@ def run_runs(dataset, tasks, config=None, jobs=1, device=None, root=None, progre
 
 
 def run_sweep(dataset, classes, methods, seeds=3, config=None, jobs=1, device=None, root=None, done=(),
-              progress=True):
+              progress=True, stack=False, stack_size=None):
     """Run every (class, method, seed) of a sweep and return the rows as a list.
 
     Parameters
@@ -507,6 +689,8 @@ def run_sweep(dataset, classes, methods, seeds=3, config=None, jobs=1, device=No
         Runs to skip (resuming).
     progress : bool
         Show a tqdm progress bar.
+    stack, stack_size : bool, int or None
+        Train the deep networks of each class's seeds as stacks (see :func:`run_runs`).
 
     Returns
     -------
@@ -516,7 +700,8 @@ def run_sweep(dataset, classes, methods, seeds=3, config=None, jobs=1, device=No
     classes = parse_classes(classes) if isinstance(classes, str) else [int(c) for c in classes]
     methods = check_methods(methods)
     tasks = plan_runs(dataset, classes, methods, seeds, done)
-    return list(run_runs(dataset, tasks, config=config, jobs=jobs, device=device, root=root, progress=progress))
+    return list(run_runs(dataset, tasks, config=config, jobs=jobs, device=device, root=root, progress=progress,
+                         stack=stack, stack_size=stack_size))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -645,6 +830,9 @@ def summary_markdown(rows, title="ocad-lab reproduce", config=None):
     if "mnist5k" in set(cmp["dataset"]):
         buf.write("\nmnist5k is a 5,000-image subset of MNIST (400 training images per class): it is compared with "
                   "the paper's full-MNIST numbers only as a rough guide.\n")
+    if "kde" in set(cmp["method"]):
+        buf.write("\nKDE has no randomness: it is fitted once per class and its row is repeated for every seed "
+                  "(hence its std of 0, as in the paper).\n")
     if "fashion-mnist" in set(cmp["dataset"]):
         buf.write("\nFashion-MNIST is not in the paper's Table 1: its paper columns are empty.\n")
     for dataset, part in cmp.groupby("dataset", sort=False):

@@ -122,3 +122,13 @@ def test_detector_benchmark_tiny_table():
     assert (table["data"] == "mnist5k class 0").all()
     assert table["auroc"].between(0, 1).all()
     assert (table["seconds"] > 0).all()
+
+
+def test_stack_benchmark_tiny_rows():
+    """bench_stacks: one row per K with positive seconds; the speed-up is the ratio of the two columns."""
+    bench = _load("bench_stacks")
+    rows = bench.stack_rows(ks=(1, 2), batches=1, threads=1)
+    assert [r["K"] for r in rows] == [1, 2]
+    for r in rows:
+        assert r["stack_s_per_epoch"] > 0 and r["k_singles_s_per_epoch"] > 0
+        assert math.isclose(r["speed_up"], r["k_singles_s_per_epoch"] / r["stack_s_per_epoch"])
