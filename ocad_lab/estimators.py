@@ -43,7 +43,6 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from . import nets as _nets
-from .config import get_device
 from .objectives import (
     ACTIVATIONS as OCNN_ACTIVATIONS,
     check_nu,
@@ -58,7 +57,7 @@ from .objectives import (
     svdd_threshold_sq,
 )
 from .training import TrainingDiverged, batch_bounds, output_spread, predict_batched, train_epochs, warn_if_collapsed
-from .validation import ParamValidationMixin, check_finite_setting, check_X
+from .validation import ParamValidationMixin, check_device, check_finite_setting, check_X
 
 __all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "CheckpointError", "TrainingDiverged",
            "load"]
@@ -204,17 +203,7 @@ class _NeuralDetector(ParamValidationMixin, OutlierMixin, TransformerMixin, Base
     # -- helpers ---------------------------------------------------------------------------------------------
     def _device(self):
         """The torch device chosen by ``device`` (argument > OCAD_DEVICE > cuda > mps > cpu), checked."""
-        try:
-            dev = get_device(self.device)
-        except RuntimeError as err:
-            if "not available" in str(err):  # config's own message (cuda/mps requested but missing)
-                raise
-            raise ValueError(f"device={self.device!r} (or OCAD_DEVICE) is not a torch device; use 'cpu', 'cuda', "
-                             "'cuda:0', 'mps', or None for the automatic choice.") from None
-        if dev.type not in ("cpu", "cuda", "mps"):
-            raise ValueError(f"device={self.device!r} (or OCAD_DEVICE) gives a {dev.type!r} device, which cannot "
-                             "train or score; use 'cpu', 'cuda', 'mps', or None for the automatic choice.")
-        return dev
+        return check_device(self.device)
 
     def _tensor(self, arr: np.ndarray) -> torch.Tensor:
         """Move an array to the fitted/selected device."""
@@ -460,6 +449,9 @@ def _atomic_torch_save(payload, path):
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder: pass a file name, e.g. {path / 'model.pt'}.")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Cannot save {path}: the folder {folder} does not exist; create it first, e.g. "
+                                f"Path({str(folder)!r}).mkdir(parents=True).")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:

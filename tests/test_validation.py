@@ -131,3 +131,16 @@ def test_bad_input_is_refused_from_the_kit(X, exc, match):
 def test_min_samples():
     with pytest.raises(ValueError, match="minimum of 2 is required"):
         check_X(_Est(), np.zeros((1, 3)), reset=True, min_samples=2)
+
+
+def test_check_device(monkeypatch):
+    from ocad_lab.validation import check_device
+
+    assert check_device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="not a torch device; use 'cpu'"):
+        check_device("nonsense")
+    with pytest.raises(ValueError, match="'meta' device, which cannot train"):
+        check_device("meta")
+    monkeypatch.setenv("OCAD_DEVICE", "nonsense")
+    with pytest.raises(ValueError, match="OCAD_DEVICE"):
+        check_device(None)
