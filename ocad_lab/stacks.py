@@ -32,8 +32,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import nets as _nets
-from .objectives import check_nu, ocnn_quantile_r, soft_boundary_radius, soft_boundary_radius_sq
+from .objectives import score_threshold, soft_boundary_radius, soft_boundary_radius_sq, svdd_threshold_sq
 from .training import batch_bounds, output_spread, predict_batched, warn_if_collapsed
+from .validation import check_X
 
 __all__ = ["stack_modules", "unstack_into", "fit_stack", "StackedConvEncoder", "StackedConvDecoder"]
 
@@ -443,14 +444,23 @@ def fit_stack(estimators, X):
 
 
 def _begin(estimators, X, Xs, build):
-    """Per model, in order: its own ``_begin_fit`` (checks, seed, device, generator), then ``build(est, Xt)``
-    (which draws the initial weights right after that seed, as a single fit does). Return (views, data)."""
-    tensors = []
+    """Per model, in order, the front of ``_NeuralDetector.fit``: settings, device, ``check_X``, then
+    ``build(est, Xt)`` inside the model's private RNG fork (so its initial weights are those of a single fit with
+    its seed, and the caller's RNGs are left alone). Return (views, data, generators, nu)."""
+    from .estimators import _private_rng, _seed_of
+
+    tensors, gens, nu = [], [], None
     for j, est in enumerate(estimators):
-        Xt = est._begin_fit(Xs[j] if Xs is not None else X)
+        est._validate_params()
+        nu = est._extra_checks()
+        est.device_ = est._device()
+        arr = check_X(est, Xs[j] if Xs is not None else X, reset=True, min_samples=2)
         if Xs is not None or j == 0:
-            tensors.append(Xt)  # a shared training set is kept on the device once, not K times
-        build(est, tensors[-1])
+            tensors.append(est._tensor(arr))  # a shared training set is kept on the device once, not K times
+        seed = _seed_of(est.random_state)
+        gens.append(torch.Generator().manual_seed(seed))  # the data order of a single fit with this seed
+        with _private_rng(seed):
+            build(est, tensors[-1])
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"The training sets of a stack must have one shape (same number of samples); got {shapes}.")
@@ -458,36 +468,33 @@ def _begin(estimators, X, Xs, build):
     if len(devices) > 1:
         raise ValueError(f"All models of a stack must be on one device, got {sorted(devices)}.")
     views = tensors if Xs is not None else tensors * len(estimators)
-    return views, _Data(tensors)
+    return views, _Data(tensors), gens, nu
 
 
 def _fit_ae_stack(estimators, X, Xs):
     """fit_stack for autoencoders: the front and back of AutoencoderDetector.fit per model, the middle stacked."""
-    from .estimators import _arch_spec, _build_ae, _check_int, _check_milestones, _check_pos
+    from .estimators import _arch_spec, _build_ae, _check_milestones
 
     est0 = estimators[0]
-    nu = check_nu(est0.nu)
-    _check_int("num_epochs", est0.num_epochs, 0)
-    _check_int("batch_size", est0.batch_size, 2)
-    _check_pos("lr", est0.lr)
-    _nets.make_activation(est0.activation)
 
-    def build(est, Xt):  # as AutoencoderDetector.fit, right after the model's own seed
+    def build(est, Xt):  # as AutoencoderDetector._fit, right after the model's own seed
         name = _nets.resolve_net_name(est.net, est.input_shape_)
-        rep_dim = _nets.default_rep_dim(name) if est.rep_dim is None else _check_int("rep_dim", est.rep_dim, 1)
+        rep_dim = _nets.default_rep_dim(name) if est.rep_dim is None else int(est.rep_dim)
         est.arch_ = _arch_spec(name, est.input_shape_, rep_dim, est.bias, est.activation, est.leaky_slope)
         est.ae_ = _build_ae(est.arch_).to(est.device_)
 
-    views, data = _begin(estimators, X, Xs, build)
-    hists = _ae_stack_train([e.ae_ for e in estimators], data, [e._generator for e in estimators],
+    views, data, gens, nu = _begin(estimators, X, Xs, build)
+    hists = _ae_stack_train([e.ae_ for e in estimators], data, gens,
                             num_epochs=est0.num_epochs, lr=est0.lr, lr_milestones=_check_milestones(est0.lr_milestones),
                             weight_decay=est0.weight_decay, batch_size=est0.batch_size, verbose=est0.verbose,
                             desc=f"DCAE stack of {len(estimators)}")
-    for j, est in enumerate(estimators):  # the end of AutoencoderDetector.fit, per model
+    for j, est in enumerate(estimators):  # the end of AutoencoderDetector._fit, per model
         Xt = views[j]
         est.history_ = hists[j]
         est.ae_.eval()
-        est.offset_ = float(ocnn_quantile_r(est._score_tensor(Xt).cpu().numpy(), nu))
+        train_scores = est._score_tensor(Xt)
+        est._check_finite_result(train_scores)
+        est.offset_ = score_threshold(train_scores, nu)
     return estimators
 
 
@@ -496,7 +503,6 @@ def _fit_svdd_stack(estimators, X, Xs):
     from .estimators import _SCORE_BATCH, AutoencoderDetector, SVDDNet, _build_ae, _check_milestones
 
     est0 = estimators[0]
-    nu = est0._check_params()
     phis, aes = [], []
 
     def build(est, Xt):  # mirrors the start of DeepSVDD.fit, right after the model's own seed
@@ -515,8 +521,7 @@ def _fit_svdd_stack(estimators, X, Xs):
             aes.append(_build_ae(est.arch_).to(est.device_))
         phis.append(phi)
 
-    views, data = _begin(estimators, X, Xs, build)
-    gens = [e._generator for e in estimators]
+    views, data, gens, nu = _begin(estimators, X, Xs, build)
     if aes:  # pretrain=True: the autoencoders as a stack too, continuing each model's generator (as a single fit)
         hists = _ae_stack_train(aes, data, gens, num_epochs=est0.ae_epochs, lr=est0.ae_lr,
                                 lr_milestones=_check_milestones(est0.ae_lr_milestones), weight_decay=est0.weight_decay,
@@ -571,9 +576,11 @@ def _fit_svdd_stack(estimators, X, Xs):
         net = est.net_
         net.eval()
         dist = predict_batched(net.distances, Xt, _SCORE_BATCH)
+        est._check_finite_result(dist, "training distances")
         r2 = float(soft_boundary_radius_sq(dist, nu))
-        est.radius_ = float(np.sqrt(r2))
-        est.offset_ = -r2
+        threshold = r2 if soft else svdd_threshold_sq(dist, nu)  # as DeepSVDD._fit
+        est.radius_ = float(np.sqrt(threshold))
+        est.offset_ = -threshold
         est.center_ = net.c.detach().cpu().numpy().copy()
         warn_if_collapsed(output_spread(predict_batched(net.phi, Xt, _SCORE_BATCH)), spreads0[j],
                           "Deep SVDD representations")

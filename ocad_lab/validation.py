@@ -256,28 +256,19 @@ def check_finite_setting(est, name: str, value, *, shape_hint: str = "") -> np.n
 def check_device(device=None):
     """The torch device for ``device`` (None: ``OCAD_DEVICE``, else CUDA, MPS, CPU), refused clearly if unusable.
 
-    Call it before any work starts (the estimators do in ``fit``; a sweep can call it once up front).
+    A thin name for :func:`ocad_lab.config.get_device`, the one place a device is validated; call it before any
+    work starts (the estimators do in ``fit``; ``ocad-lab reproduce`` does once before the first run).
 
     Raises
     ------
-    ValueError
+    ocad_lab.config.SettingError (a ValueError)
         Not a device name torch knows ("nonsense"), or a device type that cannot train ("meta").
-    RuntimeError
+    ocad_lab.config.DeviceUnavailable (a SettingError and a RuntimeError)
         CUDA or MPS requested but not available here (the message says to use 'cpu' or unset OCAD_DEVICE).
     """
     from .config import get_device
 
-    try:
-        dev = get_device(device)
-    except RuntimeError as err:
-        if "not available" in str(err):  # config's own message (cuda/mps requested but missing)
-            raise RuntimeError(str(err)) from None
-        raise ValueError(f"device={device!r} (or OCAD_DEVICE) is not a torch device; use 'cpu', 'cuda', "
-                         "'cuda:0', 'mps', or None for the automatic choice.") from None
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device={device!r} (or OCAD_DEVICE) gives a {dev.type!r} device, which cannot "
-                         "train or score; use 'cpu', 'cuda', 'mps', or None for the automatic choice.")
-    return dev
+    return get_device(device)
 
 
 class ParamValidationMixin:
