@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils.validation import check_is_fitted
 
 from .baselines import KernelSVDD, _as_2d, _check_features, _Detector
 from .estimators import _check_int, _check_pos
@@ -90,4 +91,5 @@ class DBNSVDD(_Detector):
 
     def score_samples(self, X):
         """Minus the squared distance to the SVDD centre in DBN feature space: higher means more normal."""
+        check_is_fitted(self, "offset_")
         return self.svdd_.score_samples(self.transform(X))

@@ -189,6 +189,7 @@ class RPCAOCSVM(_Detector):
 
     def score_samples(self, X):
         """OC-SVM score of the robust coordinates: higher means more normal."""
+        check_is_fitted(self, "offset_")
         return self.ocsvm_.score_samples(self.transform(X))
 
 

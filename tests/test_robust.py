@@ -143,6 +143,8 @@ def test_dbn_svdd(kernel):
         DBNSVDD(n_components=(3,)).fit(X)
     with pytest.raises(ValueError, match="kernel"):
         DBNSVDD(kernel="poly").fit(X)
+    with pytest.raises(NotFittedError):
+        DBNSVDD().score_samples(X)
 
 
 # ------------------------------------------------------------------------------------------------ paper CAE
