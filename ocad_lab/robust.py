@@ -52,24 +52,27 @@ class PCPResult:
 
 
 def _shrink(A, tau):
-    """Elementwise soft threshold: sign(A) max(|A| - tau, 0) (the prox of tau ||.||_1)."""
+    """Elementwise soft threshold: sign(A) max(|A| - tau, 0) (the prox of tau ||.||_1); NumPy or torch."""
+    if isinstance(A, torch.Tensor):
+        return torch.sign(A) * torch.clamp(A.abs() - tau, min=0.0)
     return np.sign(A) * np.maximum(np.abs(A) - tau, 0.0)
 
 
 def _svt(A, tau):
-    """Singular value threshold: U shrink(Sigma, tau) V^T (the prox of tau ||.||_*); return it and its rank."""
-    U, s, Vt = np.linalg.svd(A, full_matrices=False)
-    s = np.maximum(s - tau, 0.0)
+    """Singular value threshold U shrink(Sigma, tau) V^T (the prox of tau ||.||_*) of a torch matrix; and its rank."""
+    U, s, Vh = torch.linalg.svd(A, full_matrices=False)
+    s = torch.clamp(s - tau, min=0.0)
     r = int((s > 0).sum())
-    return (U[:, :r] * s[:r]) @ Vt[:r], r
+    return (U[:, :r] * s[:r]) @ Vh[:r], r
 
 
-def principal_component_pursuit(M, lam=None, tol=1e-7, max_iter=1000, mu=None, rho=1.5):
+def principal_component_pursuit(M, lam=None, tol=1e-7, max_iter=1000, mu=None, rho=1.5, device="cpu"):
     """Split ``M`` into low-rank ``L`` and sparse ``S`` by principal component pursuit (inexact ALM).
 
     Minimises ``||L||_* + lam ||S||_1`` subject to ``L + S = M``. Each iteration (Lin, Chen & Ma, 2010, Alg. 5):
     ``L <- SVT_{1/mu}(M - S + Y/mu)``, ``S <- shrink_{lam/mu}(M - L + Y/mu)``, ``Y <- Y + mu (M - L - S)``,
-    ``mu <- rho mu``; it stops when ``||M - L - S||_F <= tol ||M||_F``.
+    ``mu <- rho mu``; it stops when ``||M - L - S||_F <= tol ||M||_F``. The SVDs run in float64 with torch on
+    ``device`` (a GPU makes the OC-NN protocol's 5,050 x 3,072 CIFAR-10 matrix practical).
 
     Parameters
     ----------
@@ -82,12 +85,14 @@ def principal_component_pursuit(M, lam=None, tol=1e-7, max_iter=1000, mu=None, r
         Initial penalty; None = ``1.25 / ||M||_2``.
     rho : float > 1, default 1.5
         Growth factor of mu.
+    device : str or torch.device, default "cpu"
+        Where the SVDs run (Apple MPS lacks float64: use "cpu" there).
 
     Returns
     -------
     PCPResult
-        ``L``, ``S``, ``rank`` (of L), ``n_iter``, ``converged`` and the relative ``residual``. A run that stops at
-        ``max_iter`` issues a ConvergenceWarning.
+        ``L``, ``S`` (NumPy float64), ``rank`` (of L), ``n_iter``, ``converged`` and the relative ``residual``.
+        A run that stops at ``max_iter`` issues a ConvergenceWarning.
     """
     M = _as_2d(M, "M")
     m, n = M.shape
@@ -96,27 +101,28 @@ def principal_component_pursuit(M, lam=None, tol=1e-7, max_iter=1000, mu=None, r
     _check_int("max_iter", max_iter, 1)
     if not (isinstance(rho, (int, float)) and rho > 1):
         raise ValueError(f"rho must be a number > 1, got {rho!r}.")
-    norm_fro = np.linalg.norm(M)
+    norm_fro = float(np.linalg.norm(M))
     if norm_fro == 0:
         return PCPResult(np.zeros_like(M), np.zeros_like(M), 0, 0, True, 0.0)
-    norm_two = np.linalg.norm(M, 2)
+    Mt = torch.from_numpy(M).to(device)
+    norm_two = float(torch.linalg.matrix_norm(Mt, ord=2))
     mu = 1.25 / norm_two if mu is None else _check_pos("mu", mu)
     mu_max = mu * 1e7
-    Y = M / max(norm_two, np.abs(M).max() / lam)  # dual start of Lin et al.
-    S = np.zeros_like(M)
-    L, rank, residual = np.zeros_like(M), 0, 1.0
+    Y = Mt / max(norm_two, float(Mt.abs().max()) / lam)  # dual start of Lin et al.
+    S = torch.zeros_like(Mt)
+    L, rank, residual = torch.zeros_like(Mt), 0, 1.0
     for it in range(1, max_iter + 1):
-        L, rank = _svt(M - S + Y / mu, 1.0 / mu)
-        S = _shrink(M - L + Y / mu, lam / mu)
-        Z = M - L - S
+        L, rank = _svt(Mt - S + Y / mu, 1.0 / mu)
+        S = _shrink(Mt - L + Y / mu, lam / mu)
+        Z = Mt - L - S
         Y += mu * Z
         mu = min(mu * rho, mu_max)
-        residual = float(np.linalg.norm(Z) / norm_fro)
+        residual = float(torch.linalg.norm(Z)) / norm_fro
         if residual <= tol:
-            return PCPResult(L, S, rank, it, True, residual)
+            return PCPResult(L.cpu().numpy(), S.cpu().numpy(), rank, it, True, residual)
     warnings.warn(f"principal_component_pursuit: stopped after max_iter={max_iter} iterations with relative "
                   f"residual {residual:.2e} > tol={tol}; raise max_iter or tol.", ConvergenceWarning, stacklevel=2)
-    return PCPResult(L, S, rank, max_iter, False, residual)
+    return PCPResult(L.cpu().numpy(), S.cpu().numpy(), rank, max_iter, False, residual)
 
 
 class RPCAOCSVM(_Detector):
@@ -139,6 +145,7 @@ class RPCAOCSVM(_Detector):
     max_components : int, default 256
     tol : float, default 1e-6 (of the PCP)
     max_iter : int, default 500 (of the PCP)
+    device : str, default "cpu" (where the PCP's SVDs run; "cuda" on a GPU)
 
     Attributes
     ----------
@@ -151,7 +158,7 @@ class RPCAOCSVM(_Detector):
     """
 
     def __init__(self, nu=0.1, gamma="scale", kernel="rbf", lam_scale=1.0, max_components=256, tol=1e-6,
-                 max_iter=500):
+                 max_iter=500, device="cpu"):
         self.nu = nu
         self.gamma = gamma
         self.kernel = kernel
@@ -159,6 +166,7 @@ class RPCAOCSVM(_Detector):
         self.max_components = max_components
         self.tol = tol
         self.max_iter = max_iter
+        self.device = device
 
     def fit(self, X, y=None):
         """Robust PCA of ``X``, then the OC-SVM on its robust coordinates; ``y`` is ignored."""
@@ -167,7 +175,8 @@ class RPCAOCSVM(_Detector):
         _check_int("max_components", self.max_components, 1)
         X = _as_2d(X)
         lam = self.lam_scale / math.sqrt(max(X.shape))
-        self.pcp_ = principal_component_pursuit(X, lam=lam, tol=self.tol, max_iter=self.max_iter)
+        self.pcp_ = principal_component_pursuit(X, lam=lam, tol=self.tol, max_iter=self.max_iter,
+                                                 device=self.device)
         self.mean_ = self.pcp_.L.mean(axis=0)
         _, s, Vt = np.linalg.svd(self.pcp_.L - self.mean_, full_matrices=False)
         # The fewest directions of L keeping 95 % of its variance (the kit's PCA convention): with noisy data
