@@ -564,7 +564,7 @@ def _run_key(row):
 
 
 def ocnn_protocol(datasets=("mnist", "usps", "cifar10"), methods=None, draws=None, config=None, out=None,
-                  device=None, root=None, progress=True):
+                  device=None, root=None, progress=True, return_scores=False):
     """The paper's protocol: for each data set and draw 0..draws-1, every method on a fresh mixture.
 
     Parameters
@@ -576,11 +576,15 @@ def ocnn_protocol(datasets=("mnist", "usps", "cifar10"), methods=None, draws=Non
     out : path of a results.csv, optional
         Rows are appended as they finish; draws whose rows are all there already are skipped (resumable).
     device, root, progress : as :func:`run_draw`
+    return_scores : bool
+        Also return ``{dataset: {"y": labels, <method>: decision values}}`` of draw 0 (for histograms; only for
+        draws computed in this call).
 
     Returns
     -------
-    list of dict
+    rows : list of dict
         All rows for the requested data sets, methods and draws (the earlier ones read from ``out`` included).
+    scores : dict (only with ``return_scores``)
     """
     cfg = protocol_config() if config is None else config
     draws = cfg["draws"] if draws is None else int(draws)
@@ -589,7 +593,7 @@ def ocnn_protocol(datasets=("mnist", "usps", "cifar10"), methods=None, draws=Non
     methods = check_protocol_methods(methods)
     done = read_protocol_results(out) if out is not None else []
     have = {_run_key(r): r for r in done}
-    rows = []
+    rows, all_scores = [], {}
     for ds in datasets:
         setup = _setup(ds)
         for seed in range(draws):
@@ -598,11 +602,15 @@ def ocnn_protocol(datasets=("mnist", "usps", "cifar10"), methods=None, draws=Non
             rows += [have[keys[m]] for m in methods if keys[m] in have]
             if not todo:
                 continue
-            for row in run_draw(ds, seed, todo, cfg, device=device, root=root, progress=progress):
+            keep = return_scores and seed == 0
+            result = run_draw(ds, seed, todo, cfg, device=device, root=root, progress=progress, return_scores=keep)
+            if keep:
+                result, all_scores[ds] = result
+            for row in result:
                 if out is not None:
                     append_protocol_row(out, row)
                 rows.append(row)
-    return rows
+    return (rows, all_scores) if return_scores else rows
 
 
 # ------------------------------------------------------------------------------------------------- summaries
