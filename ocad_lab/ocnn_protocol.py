@@ -676,6 +676,16 @@ def table_text(rows, dataset):
 
 
 # ---------------------------------------------------------------------------------------- `ocad-lab reproduce`
+def _atomic_write(path, text):
+    """Write ``text`` to a temporary file beside ``path``, then move it into place (never a half-written file)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
 def cli_reproduce(args):
     """``ocad-lab reproduce --protocol ocnn``: run the missing draws, append rows to results.csv, write summary.md.
 
@@ -722,7 +732,7 @@ def cli_reproduce(args):
             parser.error(f"{cfg_path} is not readable JSON; use --fresh to start over")
         if old.get("protocol") != "ocnn" or old.get("quick") != quick or old.get("config") != cfg:
             parser.error(f"{out} holds a run with other settings; use another --out, --force or --fresh")
-    cfg_path.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
+    _atomic_write(cfg_path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
     print(f"ocad-lab reproduce --protocol ocnn: {', '.join(datasets)}; {len(methods)} method(s) x {draws} draw(s) "
           f"({'quick' if quick else 'full'} mode); rows in {csv_path} (resumable).", flush=True)
     try:
@@ -732,6 +742,7 @@ def cli_reproduce(args):
         sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
         return 1
     text = "\n\n".join(table_text(rows, d) for d in datasets)
-    (out / "summary.md").write_text("# OC-NN protocol (Chalapathy et al. 2018, Tables 3-4)\n\n```\n" + text + "\n```\n")
+    title = "# OC-NN protocol (Chalapathy et al. 2018, Tables 3-4)\n\n"
+    _atomic_write(out / "summary.md", title + "```\n" + text + "\n```\n")
     print(text)
     return 0

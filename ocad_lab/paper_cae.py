@@ -66,7 +66,8 @@ class PaperConvEncoder(nn.Module):
         super().__init__()
         c, h, w = (int(v) for v in in_shape)
         if min(h, w) < 4:
-            raise ValueError(f"PaperConvEncoder needs images of at least 4x4 pixels (two 2x2 poolings), got {in_shape}.")
+            raise ValueError(f"PaperConvEncoder needs images of at least 4x4 pixels (two 2x2 poolings), "
+                             f"got {in_shape}.")
         self.in_shape, self.rep_dim = (c, h, w), int(rep_dim)
         self.sizes = [(h, w), (h // 2, w // 2)]  # sizes before each pooling (the decoder up-samples back to them)
         self.features = nn.Sequential(*_block(c, _CHANNELS[0]), *_block(_CHANNELS[0], _CHANNELS[1]), nn.MaxPool2d(2),
