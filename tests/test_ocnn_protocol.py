@@ -176,3 +176,27 @@ def test_cli_reproduce_protocol_ocnn(tmp_path, capsys):
         main(["reproduce", "--protocol", "ocnn", "--dataset", "svhn", "--out", str(out)])
     with pytest.raises(SystemExit):
         main(["reproduce", "--out", str(out)])  # deep-svdd still needs --dataset
+
+
+def test_usps_mixture_through_written_files(tmp_path, monkeypatch):
+    """USPS '1' vs '7' (220 + 11) end to end on LIBSVM files the test writes, with RCAE as the robust AE."""
+    from ocad_lab import data
+
+    rng = np.random.default_rng(0)
+    lines = []
+    for digit, n in ((1, 230), (7, 15), (3, 5)):
+        base = rng.uniform(-1, 1, 256)
+        for _ in range(n):
+            v = np.clip(base + 0.2 * rng.normal(size=256), -1, 1)
+            lines.append(f"{digit + 1} " + " ".join(f"{j + 1}:{x:.4f}" for j, x in enumerate(v)) + "\n")
+    (tmp_path / "usps").write_text("".join(lines))
+    (tmp_path / "usps.t").write_text("".join(lines[:5]))
+    monkeypatch.setenv("OCAD_USPS_DIR", str(tmp_path))
+    data._read_usps_split.cache_clear()
+    X, y = op.draw_mixture("usps", 0)
+    assert X.shape == (231, 1, 16, 16) and y.sum() == 11
+    cfg = op.protocol_config(quick=True, robust_outer=1, robust_inner=1)
+    rows = op.run_draw("usps", 0, ["robust-ae", "iforest"], cfg)
+    assert [r["method"] for r in rows] == ["rcae", "iforest"]
+    assert rows[1]["auroc"] > 0.9  # two well-separated prototypes
+    data._read_usps_split.cache_clear()
