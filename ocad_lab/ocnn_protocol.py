@@ -22,7 +22,7 @@ Pixels are in [0, 1] as loaded (the paper names no preprocessing).
 Each draw (seed) redraws the mixture and refits every method; rows hold AUPRC, AUROC and P@10 on the anomaly
 scores (``-decision_function``, anomalies positive), the same three on ``sign(decision_function)`` (``*_sign``)
 and AUPRC with the *normal* class as the positive class (``auprc_normal``), which is what the paper's table is
-closer to. :func:`summarize_protocol` gives mean ± standard error over draws (the paper's "mean and standard
+closer to; ``notes`` keeps any warning a fit raised (e.g. a solver that stopped at its iteration limit). :func:`summarize_protocol` gives mean ± standard error over draws (the paper's "mean and standard
 error ... over 20 random training set draws").
 
 The paper's own numbers are :data:`PAPER_OCNN_TABLES` (Tables 3a, 3b, 4a and 4b, transcribed from the text);
@@ -96,7 +96,7 @@ _LABELS = {"ocnn-linear": "OC-NN-Linear", "ocnn-sigmoid": "OC-NN-Sigmoid", "ocnn
            "ocsvm-rbf": "OC-SVM-RBF"}
 
 ROW_FIELDS = ("dataset", "normal_class", "method", "seed", "auprc", "auroc", "p_at_10", "auprc_sign", "auroc_sign",
-              "p_at_10_sign", "auprc_normal", "n", "n_anomalies", "fit_seconds", "score_seconds", "device")
+              "p_at_10_sign", "auprc_normal", "n", "n_anomalies", "fit_seconds", "score_seconds", "device", "notes")
 _FLOATS = ("auprc", "auroc", "p_at_10", "auprc_sign", "auroc_sign", "p_at_10_sign", "auprc_normal", "fit_seconds",
            "score_seconds")
 
@@ -503,8 +503,8 @@ def run_draw(dataset, seed, methods=None, config=None, device=None, root=None, r
     for method in methods:
         est = _build(method, setup, cfg, nu, seed, cae, dev)
         data = X if method.startswith(("ocnn-", "cae-")) or method == "robust-ae" and setup.robust == "rcae" else flat
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence notes of libsvm/PCP/SMO: the rows record the outcome
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # convergence notes of libsvm / PCP / SMO go into the row's "notes"
             t0 = time.perf_counter()
             est.fit(data)
             if dev.type == "cuda":
@@ -517,7 +517,8 @@ def run_draw(dataset, seed, methods=None, config=None, device=None, root=None, r
         key = method_key(method, setup)
         rows.append({"dataset": dataset, "normal_class": setup.normal, "method": key, "seed": int(seed),
                      **_metrics(y, dec), "n": len(y), "n_anomalies": int(y.sum()), "fit_seconds": fit_s,
-                     "score_seconds": score_s, "device": str(dev)})
+                     "score_seconds": score_s, "device": str(dev),
+                     "notes": "; ".join(sorted({f"{w.category.__name__}: {str(w.message)[:100]}" for w in caught}))})
         if return_scores:
             scores[key] = np.asarray(dec, dtype=np.float64)
         if bar is not None:
@@ -536,7 +537,8 @@ def read_protocol_results(path):
     with open(path, newline="") as fh:
         for r in csv.DictReader(fh):
             try:
-                row = {k: r[k] for k in ROW_FIELDS}
+                row = {k: r[k] for k in ROW_FIELDS if k != "notes"}
+                row["notes"] = r.get("notes") or ""
                 for k in _FLOATS:
                     row[k] = float(row[k])
                 for k in ("normal_class", "seed", "n", "n_anomalies"):

@@ -137,6 +137,14 @@ def test_run_draw_rows_and_scores():
     assert rows[0]["auroc"] > 0.8  # Isolation Forest finds 0/7/9 among 4s in 8x8 digits
 
 
+def test_a_fit_warning_is_kept_in_the_row(tmp_path):
+    cfg = op.protocol_config(quick=True, pcp_max_iter=1)
+    row = op.run_draw("digits", 0, ["rpca-ocsvm-rbf"], cfg)[0]
+    assert "ConvergenceWarning" in row["notes"] and "max_iter=1" in row["notes"]
+    op.append_protocol_row(tmp_path / "r.csv", row)
+    assert op.read_protocol_results(tmp_path / "r.csv")[0]["notes"] == row["notes"]
+
+
 def test_summary_is_mean_and_standard_error():
     rows = [{"dataset": "digits", "method": "iforest", "auprc": v, "auroc": v, "p_at_10": v, "auprc_sign": v,
              "auroc_sign": v, "p_at_10_sign": v, "auprc_normal": v, "fit_seconds": 1.0, "score_seconds": 1.0}
