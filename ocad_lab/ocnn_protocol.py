@@ -720,6 +720,12 @@ def cli_reproduce(args):
     draws = cfg["draws"] if args.seeds is None else args.seeds
     settings = {"protocol": "ocnn", "datasets": datasets, "methods": methods, "draws": draws, "quick": quick,
                 "config": cfg}
+    try:  # fail early, before any file is written, when a data set is not here
+        for ds in datasets:
+            draw_mixture(ds, 0)
+    except (DatasetUnavailable, ValueError) as err:
+        sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
+        return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cfg_path, csv_path = out / "config.json", out / "results.csv"

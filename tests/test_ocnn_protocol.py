@@ -208,3 +208,17 @@ def test_usps_mixture_through_written_files(tmp_path, monkeypatch):
     assert [r["method"] for r in rows] == ["rcae", "iforest"]
     assert rows[1]["auroc"] > 0.9  # two well-separated prototypes
     data._read_usps_split.cache_clear()
+
+
+def test_cli_protocol_ocnn_missing_data_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from ocad_lab import data
+
+    monkeypatch.setenv("OCAD_OFFLINE", "1")
+    monkeypatch.setenv("OCAD_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("OCAD_USPS_DIR", raising=False)
+    data._read_usps_split.cache_clear()
+    out = tmp_path / "res"
+    assert main(["reproduce", "--protocol", "ocnn", "--dataset", "usps", "--quick", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "OCAD_USPS_DIR" in err and "Traceback" not in err
+    assert not out.exists()  # nothing written
