@@ -193,6 +193,13 @@ def _cmd_reproduce(args):
     from .data import DatasetUnavailable
 
     parser = args._parser
+    if args.protocol == "ocnn":  # the OC-NN paper's transductive protocol (ocad_lab.ocnn_protocol)
+        from .ocnn_protocol import cli_reproduce
+
+        return cli_reproduce(args)
+    if args.dataset is None:
+        parser.error("the following arguments are required: --dataset")
+    args.seeds = 3 if args.seeds is None else args.seeds
     settings = _reproduce_settings(args, parser)
     cfg = settings["config"]
     out = Path(args.out)
@@ -291,11 +298,16 @@ def _add_reproduce(subparsers):
         "skips the runs already in results.csv.",
         epilog=_REPRODUCE_EXAMPLE,
     )
-    p.add_argument("--dataset", required=True,
-                   help=f"one of: {', '.join(DATASETS)}; or a folder with one sub-folder of images per class")
+    p.add_argument("--protocol", choices=("deep-svdd", "ocnn"), default="deep-svdd",
+                   help="deep-svdd (default): Ruff et al.'s Table 1; ocnn: Chalapathy et al.'s transductive mixtures, "
+                   "Tables 3-4 (--dataset: a comma list of mnist,usps,cifar10,mnist5k,digits; --seeds: draws)")
+    p.add_argument("--dataset", default=None,
+                   help=f"one of: {', '.join(DATASETS)}; or a folder with one sub-folder of images per class "
+                   "(required for --protocol deep-svdd)")
     p.add_argument("--methods", default="deep-svdd,ocsvm", help=f"comma-separated, from: {', '.join(METHODS)}")
     p.add_argument("--classes", default="0-9", help="normal classes, e.g. 0-9, 3 or 1,3,5-7 (default 0-9)")
-    p.add_argument("--seeds", type=_positive_int("--seeds"), default=3, help="number of seeds 0..N-1 (default 3)")
+    p.add_argument("--seeds", type=_positive_int("--seeds"), default=None,
+                   help="number of seeds 0..N-1 (default 3; --protocol ocnn: draws, default 20, quick 2)")
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--jobs", type=_positive_int("--jobs"), default=1,
                    help="processes; runs are independent per (class, seed) (default 1)")

