@@ -642,7 +642,8 @@ class DeepSVDD(_NeuralDetector):
         Soft-boundary: R stays 0 for the warm-up (capped at a tenth of ``num_epochs`` so quick runs
         still update R), then is set every ``radius_update_every`` epochs to the (1 - nu)-quantile of
         the distances (block coordinate descent, §3.2); after training it is solved once more for the
-        final weights.
+        final weights.  Default 1 (every epoch); the paper's experiments (§4.1) use k = 5:
+        ``radius_update_every=5``.
     eps : float
         Components of c with |c_i| < eps are pushed to +-eps (c near 0 eases collapse, Prop. 1).
     leaky_slope : float

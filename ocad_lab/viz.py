@@ -591,7 +591,7 @@ def plot_score_scatter(ax, x, scores, groups, threshold=None, xlabel="‖x‖", 
 # ---------------------------------------------------------------------------------------------
 # Notebook 06 (benchmark): grouped bars of a metric per normal class and method, paper as markers
 # ---------------------------------------------------------------------------------------------
-def plot_benchmark_bars(ax, table, metric="auroc", paper=True, labels=None, title=None):
+def plot_benchmark_bars(ax, table, metric="auroc", paper=True, labels=None, title=None, chance=None):
     """Grouped bar chart: one group per normal class, one bar per method, error bars = std over seeds.
 
     Parameters
@@ -606,6 +606,10 @@ def plot_benchmark_bars(ax, table, metric="auroc", paper=True, labels=None, titl
     labels : dict, optional
         Display names of the methods (default: the method keys).
     title : str, optional
+    chance : float or dict, optional
+        The metric's chance level in % (for the AUPRC: the anomaly share of the test set), one number or
+        ``{normal_class: value}``; drawn as a dashed black segment across each class's bars (gid ``"chance"``) and
+        kept inside the y range. Default: 50 for the AUROC, nothing for other metrics.
 
     Returns
     -------
@@ -631,12 +635,21 @@ def plot_benchmark_bars(ax, table, metric="auroc", paper=True, labels=None, titl
             ax.plot(xs, part["paper_auroc_mean"], "k.", ms=5, gid=f"paper-{m}")
     if show_paper and table["paper_auroc_mean"].notna().any():
         ax.plot([], [], "k.", label="paper (Table 1)")
-    ax.axhline(50 if metric == "auroc" else 0, color="0.5", ls=":", lw=1)
+    if chance is None and metric == "auroc":
+        chance = 50.0
+    levels = []
+    if chance is not None:
+        levels = [float(chance[c] if isinstance(chance, dict) else chance) for c in classes]
+        for k, (x, level) in enumerate(zip(x0, levels)):
+            ax.plot([x - 0.45, x + 0.45], [level, level], color="k", ls="--", lw=1.2, gid="chance",
+                    label="chance" if k == 0 else "_nolegend_")
     ax.set_xticks(x0)
     ax.set_xticklabels([str(c) for c in classes])
     ax.set_xlabel("normal class")
     ax.set_ylabel(f"{metric.upper()} (%)")
     lo = float(_np.nanmin(table[f"{metric}_mean"] - table[f"{metric}_std"]))
+    if levels:
+        lo = min(lo, min(levels))
     ax.set_ylim(max(0.0, min(lo - 5, 50.0)), 101)
     if title is not None:
         ax.set_title(title)

@@ -202,3 +202,22 @@ def test_embed_2d_and_plot_embedding():
         embed_2d(Z, method="isomap")
     with pytest.raises(ValueError):
         plot_embedding(ax, E[:3], y)
+
+
+def test_plot_benchmark_bars_draws_the_auprc_chance_level_per_class():
+    import pandas as pd
+
+    from ocad_lab.viz import plot_benchmark_bars
+
+    table = pd.DataFrame({"normal_class": [0, 0, 1, 1], "method": ["a", "b", "a", "b"],
+                          "auprc_mean": [97.0, 95.0, 99.0, 98.0], "auprc_std": [1.0, 1.0, 0.5, 0.5]})
+    ax = Figure().subplots()
+    plot_benchmark_bars(ax, table, "auprc", chance={0: 90.2, 1: 88.7})
+    chance = [ln for ln in ax.get_lines() if ln.get_gid() == "chance"]
+    assert [tuple(ln.get_ydata()) for ln in chance] == [(90.2, 90.2), (88.7, 88.7)]
+    assert ax.get_ylim()[0] < 88.7  # the chance level is inside the axis, below every bar
+    assert "chance" in [t.get_text() for t in ax.get_legend().get_texts()]
+    ax2 = Figure().subplots()
+    plot_benchmark_bars(ax2, table.rename(columns={"auprc_mean": "auroc_mean", "auprc_std": "auroc_std"}), "auroc",
+                        paper=False)
+    assert [tuple(ln.get_ydata()) for ln in ax2.get_lines() if ln.get_gid() == "chance"][0] == (50.0, 50.0)
