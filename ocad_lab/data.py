@@ -61,6 +61,7 @@ __all__ = [
     "read_ppm",
     "read_gtsrb_csv",
     "gtsrb_crop_resize",
+    "gtsrb_annotations",
 ]
 
 DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "cifar10", "gtsrb")
@@ -1225,3 +1226,35 @@ def _gtsrb_status():
                                  f"or connect once to download from {url}"}
     return {**row, "status": "download",
             "reason": f"will download from {url} on first use (needs internet), cached in {data_dir() / 'gtsrb'}"}
+
+
+def gtsrb_annotations(split="train", classes=None, root=None, download=None):
+    """The GTSRB annotation rows (``Filename; Width; Height; Roi.X1; Roi.Y1; Roi.X2; Roi.Y2; ClassId``) of a split.
+
+    Rows come in the order of :func:`load_gtsrb` with the same ``classes``, so row i describes image i: its original
+    size and where the sign lies in it (the region of interest), e.g. to see how well the paper's fixed 10 % crop
+    fits each sign.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
+    _check_split(split)
+    if classes is not None:
+        classes = {int(c) for c in ((classes,) if isinstance(classes, (int, np.integer)) else classes)}
+    train_dirs, _, test_csv = _gtsrb_locate(root, download)
+    if split == "train":
+        paths = []
+        for cid, d in sorted(train_dirs.items()):
+            if classes is None or cid in classes:
+                found = d / f"GT-{cid:05d}.csv"
+                paths.append(found if found.is_file() else sorted(d.glob("GT-*.csv"))[0])
+    else:
+        paths = [test_csv]
+    frames = [pd.read_csv(p, sep=";", skipinitialspace=True) for p in paths]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if classes is not None and len(table):
+        table = table[table["ClassId"].isin(sorted(classes))].reset_index(drop=True)
+    return table

@@ -246,3 +246,13 @@ def test_dev_subset_stop_signs_and_preprocessing(dev_dir):
     P = data.preprocess(X, lo, hi)
     assert P.min() == pytest.approx(0.0, abs=1e-6) and P.max() == pytest.approx(1.0, abs=1e-6)
     np.testing.assert_allclose(np.abs(data.gcn_l1(X).reshape(len(X), -1)).mean(1), 1.0, rtol=1e-4)
+
+
+def test_annotations_follow_the_image_order(clean_env):
+    write_gtsrb(clean_env / "g", classes=(2, 14))
+    ann = data.gtsrb_annotations("train", classes=14, root=clean_env / "g")
+    X, y = data.load_gtsrb("train", classes=14, root=clean_env / "g")
+    assert len(ann) == len(y) and (ann["ClassId"] == y).all()
+    assert ann["Width"].tolist() == [40, 15, 230] and ann["Height"].tolist() == [50, 15, 250]
+    test = data.gtsrb_annotations("test", root=clean_env / "g")
+    assert test["ClassId"].tolist() == data.load_gtsrb("test", root=clean_env / "g")[1].tolist()
