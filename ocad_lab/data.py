@@ -62,6 +62,7 @@ __all__ = [
     "read_gtsrb_csv",
     "gtsrb_crop_resize",
     "gtsrb_annotations",
+    "GTSRB_CLASS_NAMES",
 ]
 
 DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "cifar10", "gtsrb")
@@ -1258,3 +1259,16 @@ def gtsrb_annotations(split="train", classes=None, root=None, download=None):
     if classes is not None and len(table):
         table = table[table["ClassId"].isin(sorted(classes))].reset_index(drop=True)
     return table
+
+
+#: Short names of the 43 GTSRB classes, by class id (14 = stop).
+GTSRB_CLASS_NAMES = (
+    "speed limit 20", "speed limit 30", "speed limit 50", "speed limit 60", "speed limit 70", "speed limit 80",
+    "end of speed limit 80", "speed limit 100", "speed limit 120", "no passing", "no passing for trucks",
+    "right of way at next crossing", "priority road", "yield", "stop", "no vehicles", "no trucks", "no entry",
+    "general caution", "curve left", "curve right", "double curve", "bumpy road", "slippery road",
+    "road narrows on the right", "road work", "traffic signals", "pedestrians", "children crossing",
+    "bicycles crossing", "ice / snow", "wild animals crossing", "end of all limits", "turn right ahead",
+    "turn left ahead", "ahead only", "straight or right", "straight or left", "keep right", "keep left",
+    "roundabout", "end of no passing", "end of no passing for trucks",
+)
