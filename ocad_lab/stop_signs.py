@@ -99,8 +99,8 @@ def table2_config(quick=None, **overrides):
                svdd_milestones=[150], soft_nu=0.1, anogan_latent=256, anogan_width=64, anogan_epochs=100,
                anogan_lr=2e-4, anogan_lam=0.1, anogan_iter=500, anogan_search_lr=0.01, anogan_offset=256)
     if quick:
-        cfg.update(lr=1e-3, ae_epochs=10, ae_milestones=[], svdd_epochs=10, svdd_milestones=[], anogan_width=16,
-                   anogan_epochs=10, anogan_iter=50, anogan_offset=64)
+        cfg.update(lr=1e-3, ae_epochs=10, ae_milestones=[], svdd_epochs=10, svdd_milestones=[], anogan_width=8,
+                   anogan_epochs=10, anogan_iter=30, anogan_offset=32)
     unknown = sorted(set(overrides) - set(cfg))
     if unknown:
         raise ValueError(f"Unknown config key(s) {unknown}; known keys: {sorted(cfg)}.")
