@@ -1151,12 +1151,11 @@ def _gtsrb_read(folders, split, classes, size, border):
                 if classes is not None and cid not in classes:
                     continue
                 csv_path = d / f"GT-{cid:05d}.csv"
-                if not csv_path.is_file():
-                    found = sorted(d.glob("GT-*.csv"))
-                    if not found:
-                        raise ValueError(f"{d}: no GT-{cid:05d}.csv annotation file.")
-                    csv_path = found[0]
-                items += [(d / f, c) for f, c in read_gtsrb_csv(csv_path)]
+                found = [csv_path] if csv_path.is_file() else sorted(d.glob("GT-*.csv"))
+                if found:
+                    items += [(d / f, c) for f, c in read_gtsrb_csv(found[0])]
+                else:  # no annotation file: the folder name is the label (every .ppm in it, sorted by name)
+                    items += [(f, cid) for f in sorted(d.glob("*.ppm"))]
         else:
             items = [(test_dir / f, c) for f, c in read_gtsrb_csv(test_csv) if classes is None or c in classes]
         X = np.empty((len(items), 3, size, size), dtype=np.uint8)

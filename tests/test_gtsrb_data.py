@@ -256,3 +256,10 @@ def test_annotations_follow_the_image_order(clean_env):
     assert ann["Width"].tolist() == [40, 15, 230] and ann["Height"].tolist() == [50, 15, 250]
     test = data.gtsrb_annotations("test", root=clean_env / "g")
     assert test["ClassId"].tolist() == data.load_gtsrb("test", root=clean_env / "g")[1].tolist()
+
+
+def test_training_folder_without_csv_uses_the_folder_name(clean_env):
+    write_gtsrb(clean_env / "g", classes=(7,))
+    (clean_env / "g" / "Final_Training" / "Images" / "00007" / "GT-00007.csv").unlink()
+    X, y = data.load_gtsrb("train", root=clean_env / "g")
+    assert y.tolist() == [7, 7, 7] and X.shape == (3, 3, 32, 32)
