@@ -66,9 +66,16 @@ __all__ = [
     "read_idx",
     "read_cifar_batch",
     "read_usps_libsvm",
+    "GTSRB_STOP_SIGN",
+    "load_gtsrb",
+    "read_ppm",
+    "read_gtsrb_csv",
+    "gtsrb_crop_resize",
+    "gtsrb_annotations",
+    "GTSRB_CLASS_NAMES",
 ]
 
-DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "cifar10", "usps")
+DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "cifar10", "usps", "gtsrb")
 TOYS = ("blobs", "moons", "rings")
 PROTOCOLS = ("inductive", "transductive")
 N_CLASSES = 10  # every image data set here has the ten classes 0..9
@@ -782,6 +789,8 @@ def load_dataset(name, split="train", root=None, download=None):
     _check_split(split)
     if name in ("digits", "mnist5k"):
         return _bundled(name, split)
+    if name == "gtsrb":  # 43 classes in its own layout: see load_gtsrb
+        return load_gtsrb(split, root=root, download=download)
     files = _resolve_files(name, root=root, download=download)
     unverified = _verify_files(name, _file_key(files))  # md5 of the known files; swapped train/test files
     if name == "usps":
@@ -1053,6 +1062,9 @@ def one_class_split(
     TypeError
         Non-numeric or complex X, or data that is neither a name, arrays nor a folder.
     """
+    if isinstance(name, str) and name == "gtsrb":
+        raise ValueError("one_class_split handles the ten-class data sets; for GTSRB's stop signs use "
+                         "ocad_lab.data.load_gtsrb(classes=GTSRB_STOP_SIGN) and ocad_lab.stop_signs.")
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}. Choose one of: {', '.join(PROTOCOLS)}.")
     fraction = None if anomaly_fraction is None else _check_fraction(anomaly_fraction)
@@ -1362,6 +1374,7 @@ def dataset_status():
     ]
     for name in ("fashion-mnist", "mnist", "cifar10", "usps"):
         rows.append({"name": name, **_file_status(name)})
+    rows.append(_gtsrb_status())
     return rows
 
 
@@ -1460,3 +1473,321 @@ def _read_usps_split(path):
     X.setflags(write=False)
     y.setflags(write=False)
     return X, y
+
+
+# --------------------------------------------------------------------------------------------------------------
+# GTSRB (German Traffic Sign Recognition Benchmark; Deep SVDD paper section 4.3: adversarial stop signs)
+# --------------------------------------------------------------------------------------------------------------
+#
+# Kept in one block (its own lookup and download) because its layout differs from the ten-class sets above: 43
+# classes, one folder of PPM images plus a ';'-separated CSV per training class, one test folder with one CSV.
+
+GTSRB_N_CLASSES = 43
+GTSRB_STOP_SIGN = 14  # class id of the stop sign
+GTSRB_ENV_VAR = "OCAD_GTSRB_DIR"
+# The archives and md5 hashes torchvision's GTSRB class checks (the training set's "fixed" re-release).
+_GTSRB_REMOTE = {
+    "base_url": "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/",
+    "files": {
+        "GTSRB-Training_fixed.zip": "513f3c79a4c5141765e10e952eaa2478",
+        "GTSRB_Final_Test_Images.zip": "c7e4e6327067d32654124b0fe9e82185",
+        "GTSRB_Final_Test_GT.zip": "fe31e9c9270bbcd7b84b7f21a9d9d9e5",
+    },
+}
+_GTSRB_TEST_CSV = "GT-final_test.csv"
+_GTSRB_LAYOUT = (
+    "Final_Training/Images/000CC/*.ppm with GT-000CC.csv for each class CC, and Final_Test/Images/*.ppm with "
+    "GT-final_test.csv (the folder itself or a GTSRB/ subfolder)"
+)
+
+
+def read_ppm(path):
+    """Read a PPM/PNM image (the GTSRB format) as an RGB uint8 array of shape (H, W, 3), with Pillow.
+
+    Raises
+    ------
+    ValueError
+        When the file is missing, truncated or not an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except (OSError, UnidentifiedImageError, SyntaxError) as err:
+        raise ValueError(f"{path}: not a readable PPM image ({err}).") from None
+
+
+def read_gtsrb_csv(path):
+    """Read a GTSRB annotation file (``GT-000CC.csv``, ``GT-final_test.csv``): ';'-separated, with a header.
+
+    Returns
+    -------
+    list of (str, int)
+        (file name, class id) per row, in file order.
+
+    Raises
+    ------
+    ValueError
+        When the file lacks the ``Filename`` or ``ClassId`` column (e.g. ``GT-final_test.test.csv``, which the
+        test-image archive ships without labels) or a class id is not an integer in 0..42.
+    """
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh, delimiter=";", skipinitialspace=True)
+            fields = reader.fieldnames or []
+            if "Filename" not in fields or "ClassId" not in fields:
+                raise ValueError(
+                    f"{path}: a GTSRB annotation file needs the columns Filename and ClassId (';'-separated), "
+                    f"found {fields}. The test labels come in GTSRB_Final_Test_GT.zip ({_GTSRB_TEST_CSV})."
+                )
+            rows = []
+            for line, row in enumerate(reader, start=2):
+                try:
+                    cid = int(row["ClassId"])
+                except (TypeError, ValueError):
+                    raise ValueError(f"{path}, line {line}: ClassId {row['ClassId']!r} is not an integer.") from None
+                if not 0 <= cid < GTSRB_N_CLASSES:
+                    raise ValueError(f"{path}, line {line}: ClassId {cid} is outside 0..{GTSRB_N_CLASSES - 1}.")
+                rows.append((row["Filename"].strip(), cid))
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read ({err}).") from None
+    return rows
+
+
+def gtsrb_crop_resize(image, size=32, border=0.1):
+    """The Deep SVDD paper's GTSRB geometry: remove a ``border`` share on every side, resize to ``size`` x ``size``.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, 3), uint8
+        One image of any size (the official ones are 15x15 to 250x250 pixels).
+    size : int, default 32
+    border : float in [0, 0.5), default 0.1
+        Share of the width (height) removed on the left and on the right (top and bottom).
+
+    Returns
+    -------
+    ndarray of shape (3, size, size), uint8
+    """
+    from PIL import Image
+
+    if not 0.0 <= float(border) < 0.5:
+        raise ValueError(f"border must lie in [0, 0.5), got {border!r}.")
+    image = np.asarray(image, dtype=np.uint8)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"gtsrb_crop_resize expects one RGB image (H, W, 3), got shape {image.shape}.")
+    h, w = image.shape[:2]
+    dy, dx = int(round(border * h)), int(round(border * w))
+    crop = image[dy:h - dy or None, dx:w - dx or None]
+    if crop.size == 0:  # a 1-2 pixel image: keep it whole rather than crop it away
+        crop = image
+    resized = Image.fromarray(crop).resize((int(size), int(size)), Image.BILINEAR)
+    return np.asarray(resized, dtype=np.uint8).transpose(2, 0, 1)
+
+
+def _gtsrb_parts(folder):
+    """Return (training class folders {cid: path}, test image folder, test CSV) under ``folder``, or None."""
+    folder = Path(folder).expanduser()
+    for base in (folder, folder / "GTSRB"):
+        train = next((d for d in (base / "Final_Training" / "Images", base / "Training") if d.is_dir()), None)
+        test = base / "Final_Test" / "Images"
+        csv_candidates = (base / "Final_Test" / _GTSRB_TEST_CSV, test / _GTSRB_TEST_CSV, base / _GTSRB_TEST_CSV,
+                          folder / _GTSRB_TEST_CSV)
+        test_csv = next((p for p in csv_candidates if p.is_file()), None)
+        if train is None or not test.is_dir() or test_csv is None:
+            continue
+        classes = {int(d.name): d for d in train.iterdir() if d.is_dir() and d.name.isdigit()}
+        if classes:
+            return classes, test, test_csv
+    return None
+
+
+def _gtsrb_what_to_do():
+    """The standard advice when GTSRB cannot be had."""
+    return (
+        f"To fix: (a) connect to the internet once and call load_dataset('gtsrb') (it downloads about 300 MB into "
+        f"{data_dir() / 'gtsrb'}; unset OCAD_OFFLINE or pass download=True), or (b) unpack the official archives "
+        f"into a folder ({_GTSRB_LAYOUT}) and set {GTSRB_ENV_VAR}=/that/folder (or pass root=)."
+    )
+
+
+def _gtsrb_download():
+    """Download and unzip the three official archives into ``data_dir()/gtsrb`` with pooch (md5-checked)."""
+    import pooch
+    import requests
+
+    folder = data_dir() / "gtsrb"
+    downloader = pooch.HTTPDownloader(progressbar=True, timeout=_TIMEOUT)
+    try:
+        for fname, md5 in _GTSRB_REMOTE["files"].items():
+            pooch.retrieve(url=_GTSRB_REMOTE["base_url"] + fname, known_hash=f"md5:{md5}", fname=fname, path=folder,
+                           downloader=downloader, processor=pooch.Unzip(extract_dir="."))
+    except (requests.exceptions.RequestException, OSError, ValueError) as err:
+        short = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
+        raise DatasetUnavailable(
+            f"Could not download 'gtsrb' from {_GTSRB_REMOTE['base_url']} ({type(err).__name__}: {short}). "
+            + _gtsrb_what_to_do()
+        ) from None
+
+
+def _gtsrb_locate(root=None, download=None):
+    """Find (or download) GTSRB: return the result of :func:`_gtsrb_parts`; else DatasetUnavailable."""
+    env = os.environ.get(GTSRB_ENV_VAR, "").strip()
+    strict = [(root, "root argument")] if root is not None else [(env, GTSRB_ENV_VAR)] if env else []
+    for folder, label in strict:
+        parts = _gtsrb_parts(folder)
+        if parts is None:
+            raise DatasetUnavailable(
+                f"{label} points at {folder}, but that folder does not hold GTSRB in the official layout "
+                f"({_GTSRB_LAYOUT}). Fix the path, or unset it to use the cache / download."
+            )
+        return parts
+    cache = data_dir() / "gtsrb"
+    parts = _gtsrb_parts(cache)
+    if parts is not None:
+        return parts
+    if _is_offline(download):
+        why = "download=False was passed" if download is not None else "OCAD_OFFLINE=1 is set"
+        raise DatasetUnavailable(f"Data set 'gtsrb' is not on this machine and downloads are off ({why}). "
+                                 + _gtsrb_what_to_do())
+    _gtsrb_download()
+    parts = _gtsrb_parts(cache)
+    if parts is None:  # pragma: no cover - a download that leaves no files is a broken mirror
+        raise DatasetUnavailable(f"Downloaded 'gtsrb' but its files are missing in {cache}.")
+    return parts
+
+
+@functools.lru_cache(maxsize=8)
+def _gtsrb_read(folders, split, classes, size, border):
+    """Read, crop and resize one split (cached per arguments): uint8 (N, 3, size, size) and int64 labels."""
+    train_dirs, test_dir, test_csv = folders
+    items = []
+    try:
+        if split == "train":
+            for cid, d in sorted(train_dirs):
+                if classes is not None and cid not in classes:
+                    continue
+                csv_path = d / f"GT-{cid:05d}.csv"
+                found = [csv_path] if csv_path.is_file() else sorted(d.glob("GT-*.csv"))
+                if found:
+                    items += [(d / f, c) for f, c in read_gtsrb_csv(found[0])]
+                else:  # no annotation file: the folder name is the label (every .ppm in it, sorted by name)
+                    items += [(f, cid) for f in sorted(d.glob("*.ppm"))]
+        else:
+            items = [(test_dir / f, c) for f, c in read_gtsrb_csv(test_csv) if classes is None or c in classes]
+        X = np.empty((len(items), 3, size, size), dtype=np.uint8)
+        for i, (path, _) in enumerate(items):
+            X[i] = gtsrb_crop_resize(read_ppm(path), size, border)
+    except ValueError as err:
+        raise DatasetUnavailable(f"The 'gtsrb' files are unreadable: {err} Replace them with the official files "
+                                 f"(or delete them from the cache to download again).") from None
+    y = np.array([c for _, c in items], dtype=np.int64)
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
+
+
+def load_gtsrb(split="train", classes=None, root=None, download=None, size=32, border=0.1):
+    """Load GTSRB with the Deep SVDD paper's geometry (10 % border removed, resized to 32x32), values in [0, 1].
+
+    Looks in ``root``, else ``$OCAD_GTSRB_DIR``, else the cache ``ocad_lab.config.data_dir()/gtsrb``, else
+    downloads the official archives once (md5-checked) unless offline. GCN and min-max scaling are *not* applied
+    here: they need the training normals' constants (:func:`minmax_constants`, :func:`preprocess`).
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+    classes : int or sequence of int, optional
+        Read only these class ids (e.g. ``GTSRB_STOP_SIGN``): much faster than the whole set.
+    root : str or Path, optional
+        A folder in the official layout (or holding a ``GTSRB/`` folder in it).
+    download : bool, optional
+        Allow (True) or forbid (False) a download; None: allowed unless ``OCAD_OFFLINE=1``.
+    size : int, default 32
+    border : float, default 0.1
+
+    Returns
+    -------
+    X : ndarray of shape (N, 3, size, size), float32 in [0, 1]
+    y : ndarray of shape (N,), int64 class ids 0..42
+    """
+    _check_split(split)
+    if classes is not None:
+        classes = (classes,) if isinstance(classes, (int, np.integer)) else tuple(classes)
+        bad = [c for c in classes if isinstance(c, bool) or not isinstance(c, (int, np.integer))
+               or not 0 <= int(c) < GTSRB_N_CLASSES]
+        if bad or not classes:
+            raise ValueError(f"classes must be GTSRB class ids in 0..{GTSRB_N_CLASSES - 1}, got {classes!r}.")
+        classes = tuple(sorted({int(c) for c in classes}))
+    size = _check_count(size, "size")
+    train_dirs, test_dir, test_csv = _gtsrb_locate(root, download)
+    key = (tuple(sorted(train_dirs.items())), test_dir, test_csv)
+    X, y = _gtsrb_read(key, split, classes, size, float(border))
+    return (X / np.float32(255.0)).astype(np.float32), y.copy()
+
+
+def _gtsrb_status():
+    """Status row of GTSRB for :func:`dataset_status` (file presence only)."""
+    row = {"name": "gtsrb", "available": False, "status": "unavailable", "source": "", "reason": ""}
+    env = os.environ.get(GTSRB_ENV_VAR, "").strip()
+    folder, label = (env, GTSRB_ENV_VAR) if env else (data_dir() / "gtsrb", "cache")
+    if _gtsrb_parts(folder) is not None:
+        where = "cached at" if label == "cache" else f"local folder ({label}):"
+        return {**row, "available": True, "status": "available", "source": f"{where} {folder}"}
+    if env:
+        return {**row, "source": f"{label}={folder}", "reason": f"that folder lacks the files ({_GTSRB_LAYOUT})"}
+    url = _GTSRB_REMOTE["base_url"]
+    row["source"] = "internet (pooch, md5-checked)"
+    if _is_offline(None):
+        return {**row, "reason": f"offline (OCAD_OFFLINE=1) and no local files: set {GTSRB_ENV_VAR}=/folder, "
+                                 f"or connect once to download from {url}"}
+    return {**row, "status": "download",
+            "reason": f"will download from {url} on first use (needs internet), cached in {data_dir() / 'gtsrb'}"}
+
+
+def gtsrb_annotations(split="train", classes=None, root=None, download=None):
+    """The GTSRB annotation rows (``Filename; Width; Height; Roi.X1; Roi.Y1; Roi.X2; Roi.Y2; ClassId``) of a split.
+
+    Rows come in the order of :func:`load_gtsrb` with the same ``classes``, so row i describes image i: its original
+    size and where the sign lies in it (the region of interest), e.g. to see how well the paper's fixed 10 % crop
+    fits each sign.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
+    _check_split(split)
+    if classes is not None:
+        classes = {int(c) for c in ((classes,) if isinstance(classes, (int, np.integer)) else classes)}
+    train_dirs, _, test_csv = _gtsrb_locate(root, download)
+    if split == "train":
+        paths = []
+        for cid, d in sorted(train_dirs.items()):
+            if classes is None or cid in classes:
+                found = d / f"GT-{cid:05d}.csv"
+                paths.append(found if found.is_file() else sorted(d.glob("GT-*.csv"))[0])
+    else:
+        paths = [test_csv]
+    frames = [pd.read_csv(p, sep=";", skipinitialspace=True) for p in paths]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if classes is not None and len(table):
+        table = table[table["ClassId"].isin(sorted(classes))].reset_index(drop=True)
+    return table
+
+
+#: Short names of the 43 GTSRB classes, by class id (14 = stop).
+GTSRB_CLASS_NAMES = (
+    "speed limit 20", "speed limit 30", "speed limit 50", "speed limit 60", "speed limit 70", "speed limit 80",
+    "end of speed limit 80", "speed limit 100", "speed limit 120", "no passing", "no passing for trucks",
+    "right of way at next crossing", "priority road", "yield", "stop", "no vehicles", "no trucks", "no entry",
+    "general caution", "curve left", "curve right", "double curve", "bumpy road", "slippery road",
+    "road narrows on the right", "road work", "traffic signals", "pedestrians", "children crossing",
+    "bicycles crossing", "ice / snow", "wild animals crossing", "end of all limits", "turn right ahead",
+    "turn left ahead", "ahead only", "straight or right", "straight or left", "keep right", "keep left",
+    "roundabout", "end of no passing", "end of no passing for trucks",
+)

@@ -27,6 +27,7 @@ __all__ = [
     "OCNNHead",
     "lenet_mnist",
     "lenet_cifar10",
+    "lenet_gtsrb",
     "small_conv",
     "build_encoder",
     "build_autoencoder",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 NET_ACTIVATIONS = ("leaky_relu", "relu", "elu", "sigmoid", "tanh")
-NET_NAMES = ("auto", "mlp", "mnist", "cifar10", "conv")
+NET_NAMES = ("auto", "mlp", "mnist", "cifar10", "conv", "gtsrb")
 _BN_EPS = 1e-4
 
 
@@ -263,6 +264,11 @@ def lenet_cifar10(rep_dim=128, **kw) -> ConvEncoder:
     return ConvEncoder((3, 32, 32), channels=(32, 64, 128), kernel_size=5, rep_dim=rep_dim, **kw)
 
 
+def lenet_gtsrb(in_shape=(3, 32, 32), rep_dim=32, **kw) -> ConvEncoder:
+    """Deep SVDD §4.3 GTSRB encoder: 16, 32, 64 filters of 5x5, dense layer of 32 units (any image size >= 8x8)."""
+    return ConvEncoder(in_shape, channels=(16, 32, 64), kernel_size=5, rep_dim=rep_dim, **kw)
+
+
 def small_conv(in_shape, rep_dim=32, **kw) -> ConvEncoder:
     """Small LeNet-type encoder for other image sizes (e.g. 1x8x8 digits): 8 and 16 filters of 3x3."""
     n_mod = 2 if min(in_shape[1:]) >= 4 else 1  # (kernel 3 so that the decoder's padding k//2 - 1 >= 0)
@@ -284,7 +290,7 @@ def resolve_net_name(net, in_shape) -> str:
         return "conv"
     if net == "mlp" and len(in_shape) != 1:
         raise ValueError(f"net='mlp' needs vectors (N, d); got samples of shape {in_shape}. Use net='auto'.")
-    if net in ("mnist", "cifar10", "conv") and len(in_shape) != 3:
+    if net in ("mnist", "cifar10", "conv", "gtsrb") and len(in_shape) != 3:
         raise ValueError(f"net={net!r} needs images (N, C, H, W); got samples of shape {in_shape}.")
     if net == "mnist" and in_shape != (1, 28, 28):
         raise ValueError(f"net='mnist' needs 1x28x28 images, got {in_shape}. Use net='auto' or 'conv'.")
@@ -310,6 +316,8 @@ def build_encoder(name, in_shape, rep_dim=None, bias=False, activation="leaky_re
         return lenet_mnist(rep_dim=rep_dim, **kw)
     if name == "cifar10":
         return lenet_cifar10(rep_dim=rep_dim, **kw)
+    if name == "gtsrb":
+        return lenet_gtsrb(tuple(in_shape), rep_dim=rep_dim, **kw)
     return small_conv(tuple(in_shape), rep_dim=rep_dim, **kw)
 
 
