@@ -238,7 +238,7 @@ def check_student_copy(release_path, source_path, timeout=600, exercises_to_run=
             ref = ref_cells.get(student["cells"][sol].get("id"))
             if ref is None:
                 raise StudentCheckError(f"{release_path.name}: no reference solution for exercise {ex_id}")
-            student["cells"][sol]["source"] = ref["source"]  # put the reference solution back
+            student["cells"][sol]["source"] = _source(ref)  # put the reference solution back
             ename, evalue, _ = _run_cell(client, student, sol)
             if ename:
                 raise StudentCheckError(f"{release_path.name}: exercise {ex_id}: the reference solution failed: "
