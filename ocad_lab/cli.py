@@ -295,6 +295,10 @@ def _cmd_colab_cells(args):
         sys.stderr.write(f"ocad-lab colab-cells: error: {err}\n")
         return 1
     names = ", ".join(p.name for p in stale) or "none"
+    if args.hub:
+        for p in paths:
+            print(colab.nbgitpuller_link(args.hub, url, path=f"notebooks/{p.name}", branch=args.branch))
+        return 0
     if args.write:
         print(f"badges and install cells for {url}: rewrote {names}")
         return 0
@@ -314,6 +318,7 @@ def _add_colab_cells(subparsers):
     p.add_argument("--check", action="store_true", help="only compare (the default)")
     p.add_argument("--url", default=None, help="use this GitHub address instead of pyproject's")
     p.add_argument("--branch", default="main", help="branch the badges open (default main)")
+    p.add_argument("--hub", default=None, help="print an nbgitpuller link per notebook for this JupyterHub address")
     p.add_argument("--notebooks", default=None, help="folder of the numbered notebooks (default: the repository's)")
     p.set_defaults(func=_cmd_colab_cells)
 

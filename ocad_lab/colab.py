@@ -122,3 +122,18 @@ def colab_cells(notebooks, url=None, write=False, branch="main"):
                 tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
                 os.replace(tmp, path)
     return stale
+
+
+def nbgitpuller_link(hub, url=None, path="notebooks/00_start_here.ipynb", branch="main", app="lab"):
+    """A JupyterHub link that clones (or updates) the repository into each student's home and opens ``path``.
+
+    nbgitpuller must be installed on the hub; the folder it clones into is named after the repository.
+    """
+    from urllib.parse import quote, urlencode
+
+    url = str(url or repository_url())
+    if "github.com" in url:
+        url = github_parts(url)[2]
+    repo = url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")   # the folder nbgitpuller clones into
+    query = urlencode({"repo": url, "urlpath": f"{app}/tree/{repo}/{path}", "branch": branch}, quote_via=quote)
+    return f"{str(hub).rstrip('/')}/hub/user-redirect/git-pull?{query}"

@@ -50,3 +50,11 @@ def test_missing_cells_are_inserted_and_bad_urls_rejected():
     assert not colab.update_notebook(nb, "https://github.com/x/y", "07_new.ipynb")
     with pytest.raises(ValueError, match="GitHub"):
         colab.github_parts("https://gitlab.com/x/y")
+
+
+def test_nbgitpuller_link_is_built_from_the_repository_url():
+    link = colab.nbgitpuller_link("https://hub.example.edu/", "https://github.com/x/my_kit",
+                                  path="notebooks/03_hypersphere_collapse.ipynb")
+    assert link == ("https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Fx%2Fmy_kit"
+                    "&urlpath=lab%2Ftree%2Fmy_kit%2Fnotebooks%2F03_hypersphere_collapse.ipynb&branch=main")
+    assert "course-release" in colab.nbgitpuller_link("https://h", "https://gitlab.com/a/course-release.git")
