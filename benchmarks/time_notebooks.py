@@ -33,7 +33,7 @@ def _sections(nb):
     return out
 
 
-def time_notebook(path, timeout=1800):
+def time_notebook(path, timeout=1800, print_checks=False):
     import nbformat
     from nbclient import NotebookClient
 
@@ -50,6 +50,9 @@ def time_notebook(path, timeout=1800):
             t0 = time.perf_counter()
             client.execute_cell(cell, i)
             per_section[names[i]] = per_section.get(names[i], 0.0) + time.perf_counter() - t0
+            if print_checks and str(cell.get("id", "")).endswith("-check"):
+                text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+                print(f"  [{cell.id}] {text.strip()}")
     return per_section, time.perf_counter() - t_all
 
 
@@ -57,6 +60,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", default=None, help="comma-separated notebook prefixes, e.g. 00,03")
     p.add_argument("--full", action="store_true", help="full mode (OCAD_QUICK=0) instead of quick mode")
+    p.add_argument("--print-checks", action="store_true", help="print what each exercise check cell says")
     args = p.parse_args(argv)
     os.environ["OCAD_QUICK"] = "0" if args.full else "1"
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -69,7 +73,7 @@ def main(argv=None):
         paths = [q for q in paths if any(q.name.startswith(o) for o in only)]
     summary = {}
     for path in paths:
-        per_section, total = time_notebook(path)
+        per_section, total = time_notebook(path, print_checks=args.print_checks)
         summary[path.name] = round(total, 1)
         print(f"\n### {path.name}: {total:.0f} s\n\n| section | seconds |\n|---|---|")
         for name, sec in per_section.items():
