@@ -270,3 +270,37 @@ def check_student_copies(out, only=None, timeout=600, exercises_to_run=None, log
         results[rel.name] = check_student_copy(rel, src, timeout=timeout, exercises_to_run=exercises_to_run, log=log)
         log(f"  ok ({results[rel.name]['seconds']:.0f} s)")
     return results
+
+
+def splice_exercises(base, exercises_from):
+    """Graft the exercise cells of ``exercises_from`` onto ``base`` (both notebook dicts); return a new notebook.
+
+    For maintainers merging two versions of a notebook: ``base`` keeps everything before its exercises (a cell whose
+    source contains ``## Exercises`` is cut just before that heading, so text sharing the cell survives); then come
+    the cells of ``exercises_from`` from its ``ex-NN-intro`` cell (or its first exercise cell) to the end.
+    """
+    def first_ex(nb):
+        for i, cell in enumerate(nb["cells"]):
+            cid = str(cell.get("id", ""))
+            if cid.startswith("ex-") and (cid.endswith("-intro") or _EX_ID.match(cid)):
+                return i
+        raise ValueError("no exercise cells (ids ex-NN-...) to graft")
+
+    out = copy.deepcopy(base)
+    start = first_ex(exercises_from)
+    cut = next((i for i, c in enumerate(out["cells"]) if "## Exercises" in _source(c)
+                or _EX_ID.match(str(c.get("id", "")))), len(out["cells"]))
+    cells = out["cells"][:cut]
+    if cut < len(out["cells"]) and "## Exercises" in _source(out["cells"][cut]):
+        head = _source(out["cells"][cut]).split("## Exercises")[0].rstrip("\n")
+        if head.strip():
+            kept = copy.deepcopy(out["cells"][cut])
+            _set_source(kept, head)
+            cells.append(kept)
+    ids = {c.get("id") for c in cells}
+    grafted = copy.deepcopy(exercises_from["cells"][start:])
+    clash = [c.get("id") for c in grafted if c.get("id") in ids]
+    if clash:
+        raise ValueError(f"cell ids on both sides: {clash}")
+    out["cells"] = cells + grafted
+    return out

@@ -100,3 +100,17 @@ def test_check_reports_a_stub_that_passes(tmp_path):
     rel.write_text(json.dumps(nb))
     with pytest.raises(st.StudentCheckError, match="no answer yet"):
         st.check_student_copies(tmp_path, only=["00"], timeout=120)
+
+
+def test_splice_exercises_keeps_the_other_version_and_grafts_ours():
+    ours = json.loads((ROOT / "notebooks" / NOTEBOOKS[0].name).read_text())
+    start = next(i for i, c in enumerate(ours["cells"]) if c["id"].endswith("-intro"))
+    theirs = json.loads(json.dumps(ours))
+    theirs["cells"] = theirs["cells"][:start]
+    theirs["cells"][0]["source"] = ["edited header"]
+    theirs["cells"].append({"cell_type": "markdown", "id": "old", "metadata": {},
+                            "source": ["Prose kept.\n", "\n", "## Exercises\n", "\n", "old exercise text"]})
+    spliced = st.splice_exercises(theirs, ours)
+    assert spliced["cells"][0]["source"] == ["edited header"]
+    assert "".join(spliced["cells"][start]["source"]) == "Prose kept."
+    assert spliced["cells"][start + 1:] == ours["cells"][start:]
