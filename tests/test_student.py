@@ -45,7 +45,7 @@ def _nbgrader_v3_problems(nb):
 def test_student_copy_has_no_solutions_and_keeps_the_checks(path):
     nb = json.loads(path.read_text())
     exs = st.exercises(nb)
-    assert len(exs) >= 3, "every notebook ends with its exercises"
+    assert len(exs) >= 3, f"{path.name}: convert its exercises to gradable cells (conventions: ocad_lab/checks.py)"
     assert _nbgrader_v3_problems(nb) == []
     stu = st.student_notebook(nb)
     assert _nbgrader_v3_problems(stu) == []
@@ -114,3 +114,9 @@ def test_splice_exercises_keeps_the_other_version_and_grafts_ours():
     assert spliced["cells"][0]["source"] == ["edited header"]
     assert "".join(spliced["cells"][start]["source"]) == "Prose kept."
     assert spliced["cells"][start + 1:] == ours["cells"][start:]
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert main(["student", str(tmp_path / "out"), "--notebooks", str(tmp_path / "missing")]) == 1
+    assert "no numbered notebooks" in capsys.readouterr().err
+    assert main(["student", "--check", str(tmp_path / "out2"), "--only", "99"]) == 1
