@@ -255,7 +255,7 @@ def _cmd_student(args):
             written = st.write_student_copies(out, notebooks_dir=args.notebooks, only=only)
             print(f"wrote {len(written)} student copies to {out / 'release'} (complete versions in {out / 'source'})")
         if args.check:
-            st.check_student_copies(out, only=only, timeout=args.timeout)
+            st.check_student_copies(out, only=only, timeout=args.timeout, quick=not args.full)
             print("all student copies: run to their first exercise; each stub fails its check with the helpful "
                   "message; each reference solution passes")
     except (FileNotFoundError, ValueError, st.StudentCheckError) as err:
@@ -276,7 +276,8 @@ def _add_student(subparsers):
         epilog="example: ocad-lab student course/ && ocad-lab student --check course/ --only 00,02",
     )
     p.add_argument("out", help="output folder (a course root: source/, release/, nbgrader_config.py)")
-    p.add_argument("--check", action="store_true", help="run the student copies and check them")
+    p.add_argument("--check", action="store_true", help="run the student copies and check them (quick mode)")
+    p.add_argument("--full", action="store_true", help="with --check: run in full mode (unless OCAD_QUICK is set)")
     p.add_argument("--only", default=None, help="comma-separated notebook prefixes, e.g. 00,02")
     p.add_argument("--notebooks", default=None, help="folder of the numbered notebooks (default: the repository's)")
     p.add_argument("--timeout", type=_positive_int("--timeout"), default=600, help="seconds per cell (default 600)")

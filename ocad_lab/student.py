@@ -255,9 +255,27 @@ def check_student_copy(release_path, source_path, timeout=600, exercises_to_run=
     return {"exercises": done, "seconds": time.perf_counter() - t0}
 
 
-def check_student_copies(out, only=None, timeout=600, exercises_to_run=None, log=print):
-    """Check every student copy under ``OUT/release/``; return ``{notebook name: result dict}``."""
+def check_student_copies(out, only=None, timeout=600, exercises_to_run=None, quick=True, log=print):
+    """Check every student copy under ``OUT/release/``; return ``{notebook name: result dict}``.
+
+    ``quick=True`` runs the kernels in quick mode (``OCAD_QUICK=1``, as CI does) unless ``OCAD_QUICK`` is already set.
+    """
     out = Path(out)
+    saved = {k: os.environ.get(k) for k in ("OCAD_QUICK", "MPLBACKEND")}
+    if quick:
+        os.environ.setdefault("OCAD_QUICK", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        return _check_all(out, only, timeout, exercises_to_run, log)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _check_all(out, only, timeout, exercises_to_run, log):
     releases = sorted((out / "release").glob("*/*.ipynb"))
     if only:
         releases = [p for p in releases if any(p.name.startswith(o) for o in only)]
