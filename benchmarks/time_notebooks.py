@@ -7,6 +7,10 @@ Usage (from the repository root)::
     python benchmarks/time_notebooks.py 03 05            # only these notebooks (the others keep their numbers)
     python benchmarks/time_notebooks.py --rewrite-only   # no runs: copy the JSON's numbers into README/headers
     python benchmarks/time_notebooks.py --label "quiet machine"   # override the automatic load label
+    python benchmarks/time_notebooks.py --sections       # also print each notebook's seconds per section
+
+The same run records, per notebook, the seconds of each section (the code cells under each markdown heading,
+exercises included): the numbers behind the lab plans of ``docs/instructor_guide.md``.
 
 Each notebook runs in a fresh kernel in quick mode (``OCAD_QUICK=1``), with nbclient as nbval does.  The
 *kernel time* is the sum of the cells' execution times (nbclient's per-cell timing: from the kernel receiving a cell
@@ -95,8 +99,21 @@ def machine() -> dict:
             "torch": torch_version, "platform": platform.platform()}
 
 
+def section_names(cells) -> list[str]:
+    """The heading each cell falls under (the last markdown heading above it)."""
+    current, out = "(before the first heading)", []
+    for cell in cells:
+        src = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        if cell.cell_type == "markdown":
+            head = next((ln for ln in src.split("\n") if ln.startswith("#")), None)
+            if head:
+                current = head.lstrip("#").strip()
+        out.append(current)
+    return out
+
+
 def run_notebook(path: Path, timeout: int) -> dict:
-    """Execute one notebook in quick mode; return its kernel and wall seconds."""
+    """Execute one notebook in quick mode; return its kernel and wall seconds, and seconds per section."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -115,13 +132,16 @@ def run_notebook(path: Path, timeout: int) -> dict:
             os.environ.pop("OCAD_QUICK", None)
         else:
             os.environ["OCAD_QUICK"] = env_before
-    kernel = 0.0
-    for cell in nb.cells:
+    kernel, sections = 0.0, {}
+    for cell, section in zip(nb.cells, section_names(nb.cells)):
         timing = cell.get("metadata", {}).get("execution", {})
         start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
         if start and end:
-            kernel += (_parse(end) - _parse(start)).total_seconds()
-    return {"kernel_seconds": round(kernel, 1), "wall_seconds": round(wall, 1)}
+            sec = (_parse(end) - _parse(start)).total_seconds()
+            kernel += sec
+            sections[section] = sections.get(section, 0.0) + sec
+    return {"kernel_seconds": round(kernel, 1), "wall_seconds": round(wall, 1),
+            "sections": {k: round(v, 1) for k, v in sections.items()}}
 
 
 def _parse(stamp: str) -> _dt.datetime:
@@ -193,6 +213,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rewrite-only", action="store_true", help="no runs; rewrite README/headers from the JSON")
     ap.add_argument("--label", help='override the automatic label ("quiet machine" / "measured under load")')
     ap.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
+    ap.add_argument("--sections", action="store_true", help="print the seconds per section of each notebook run")
     args = ap.parse_args(argv)
     data = json.loads(TIMES.read_text()) if TIMES.exists() else {"notebooks": {}}
     if not args.rewrite_only:
@@ -211,6 +232,10 @@ def main(argv=None) -> int:
                           "label": args.label or (UNDER_LOAD if busy else "quiet machine")})
             data["notebooks"][path.stem] = entry
             print(f"{entry['kernel_seconds']} s kernel time ({entry['label']})", flush=True)
+            if args.sections:
+                print("\n| section | seconds |\n|---|---|")
+                for name, sec in entry["sections"].items():
+                    print(f"| {name} | {sec:.1f} |")
         data.update({"machine": info,
                      "what": "kernel_seconds: sum of the cells' execution times in quick mode (OCAD_QUICK=1), "
                              "kernel start-up excluded; wall_seconds includes it. label: 'measured under load' "

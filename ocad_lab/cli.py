@@ -5,6 +5,8 @@ Subcommands:
 * ``ocad-lab info`` -- version, device, quick mode, data folder and which data sets can be loaded (never downloads).
 * ``ocad-lab reproduce`` -- the Deep SVDD paper's Table 1 benchmark, headless and resumable (see
   :mod:`ocad_lab.experiments`).
+* ``ocad-lab student OUT`` -- student copies of the notebooks, ``--check`` to prove they work (:mod:`ocad_lab.student`).
+* ``ocad-lab colab-cells`` -- Colab badges and install cells from pyproject's repository URL (:mod:`ocad_lab.colab`).
 
 Adding a subcommand: write ``_add_<name>(subparsers)`` that creates its parser and sets ``func=<handler>``, where
 the handler takes the parsed ``args`` and returns an exit code; then call it in :func:`build_parser`.
@@ -335,6 +337,88 @@ def _add_reproduce(subparsers):
     p.set_defaults(func=_cmd_reproduce, _parser=p)
 
 
+def _cmd_student(args):
+    """Handler of ``ocad-lab student``: write the student copies (and, with --check, prove that they work)."""
+    from pathlib import Path
+
+    from . import student as st
+
+    out = Path(args.out)
+    only = [o.strip() for o in args.only.split(",") if o.strip()] if args.only else None
+    try:
+        if not args.check or not (out / "release").exists():
+            written = st.write_student_copies(out, notebooks_dir=args.notebooks, only=only)
+            print(f"wrote {len(written)} student copies to {out / 'release'} (complete versions in {out / 'source'})")
+        if args.check:
+            st.check_student_copies(out, only=only, timeout=args.timeout, quick=not args.full)
+            print("all student copies: run to their first exercise; each stub fails its check with the helpful "
+                  "message; each reference solution passes")
+    except (FileNotFoundError, ValueError, st.StudentCheckError) as err:
+        sys.stderr.write(f"ocad-lab student: error: {err}\n")
+        return 1
+    return 0
+
+
+def _add_student(subparsers):
+    """Register ``ocad-lab student``."""
+    p = subparsers.add_parser(
+        "student",
+        help="write student copies of the notebooks (solutions stubbed), in nbgrader's source/release layout",
+        description="Write OUT/source/<nb>/<nb>.ipynb (complete) and OUT/release/<nb>/<nb>.ipynb (solutions replaced "
+        "by a stub, written solutions removed, outputs cleared, checks kept). --check runs each student copy "
+        "(writing it first if OUT/release is missing): up to the first exercise, then each stub must fail its "
+        "check with the helpful message and the reference solution must pass. Heavy: it runs the notebooks.",
+        epilog="example: ocad-lab student course/ && ocad-lab student --check course/ --only 00,02",
+    )
+    p.add_argument("out", help="output folder (a course root: source/, release/, nbgrader_config.py)")
+    p.add_argument("--check", action="store_true", help="run the student copies and check them (quick mode)")
+    p.add_argument("--full", action="store_true", help="with --check: run in full mode (unless OCAD_QUICK is set)")
+    p.add_argument("--only", default=None, help="comma-separated notebook prefixes, e.g. 00,02")
+    p.add_argument("--notebooks", default=None, help="folder of the numbered notebooks (default: the repository's)")
+    p.add_argument("--timeout", type=_positive_int("--timeout"), default=600, help="seconds per cell (default 600)")
+    p.set_defaults(func=_cmd_student)
+
+
+def _cmd_colab_cells(args):
+    """Handler of ``ocad-lab colab-cells``."""
+    from . import colab, student
+
+    try:
+        url = args.url or colab.repository_url()
+        paths = student.notebook_paths(args.notebooks)
+        stale = colab.colab_cells(paths, url=url, write=args.write, branch=args.branch)
+    except (FileNotFoundError, ValueError) as err:
+        sys.stderr.write(f"ocad-lab colab-cells: error: {err}\n")
+        return 1
+    names = ", ".join(p.name for p in stale) or "none"
+    if args.hub:
+        for p in paths:
+            print(colab.nbgitpuller_link(args.hub, url, path=f"notebooks/{p.name}", branch=args.branch))
+        return 0
+    if args.write:
+        print(f"badges and install cells for {url}: rewrote {names}")
+        return 0
+    print(f"notebooks whose badge or install cell differs from {url}: {names}")
+    return 1 if stale else 0
+
+
+def _add_colab_cells(subparsers):
+    """Register ``ocad-lab colab-cells``."""
+    p = subparsers.add_parser(
+        "colab-cells",
+        help="generate the notebooks' Colab badges and install cells from pyproject's [project.urls] Repository",
+        description="Compare (default, exit 1 when any differs) or rewrite (--write) each notebook's Colab badge line "
+        "and install cell with those generated from the repository address in pyproject.toml.",
+    )
+    p.add_argument("--write", action="store_true", help="rewrite the notebooks that differ")
+    p.add_argument("--check", action="store_true", help="only compare (the default)")
+    p.add_argument("--url", default=None, help="use this GitHub address instead of pyproject's")
+    p.add_argument("--branch", default="main", help="branch the badges open (default main)")
+    p.add_argument("--hub", default=None, help="print an nbgitpuller link per notebook for this JupyterHub address")
+    p.add_argument("--notebooks", default=None, help="folder of the numbered notebooks (default: the repository's)")
+    p.set_defaults(func=_cmd_colab_cells)
+
+
 def build_parser():
     """Build the ``ocad-lab`` argument parser with one subparser per subcommand."""
     parser = argparse.ArgumentParser(
@@ -345,6 +429,8 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_info(subparsers)
     _add_reproduce(subparsers)
+    _add_student(subparsers)
+    _add_colab_cells(subparsers)
     # More subcommands go here, one _add_<name>(subparsers) call each (e.g. _add_reproduce(subparsers)).
     return parser
 
