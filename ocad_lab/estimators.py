@@ -58,6 +58,8 @@ from .objectives import (
 )
 from .training import TrainingDiverged, batch_bounds, output_spread, predict_batched, train_epochs, warn_if_collapsed
 from .validation import ParamValidationMixin, check_device, check_finite_setting, check_X
+from .validation import check_int as _check_int  # noqa: F401  (function arguments; estimators declare constraints)
+from .validation import check_positive as _check_pos  # noqa: F401
 
 __all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "CheckpointError", "TrainingDiverged",
            "load"]

@@ -31,6 +31,7 @@ passed as strings.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -46,6 +47,8 @@ __all__ = [
     "PixelScaleWarning",
     "ParamValidationMixin",
     "check_X",
+    "check_int",
+    "check_positive",
     "check_finite_setting",
 ]
 
@@ -269,6 +272,28 @@ def check_device(device=None):
     from .config import get_device
 
     return get_device(device)
+
+
+def check_int(name, value, minimum):
+    """A function argument that must be a whole number >= ``minimum`` (estimators declare theirs instead).
+
+    Raises TypeError for a non-integer (a string, a float, a bool) and ValueError below ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number >= {minimum}, got {value!r} ({type(value).__name__}).")
+    if value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_positive(name, value):
+    """A function argument that must be a positive finite number (estimators declare theirs instead)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {value!r} ({type(value).__name__}); pass a number, "
+                        "not a string.")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
+    return float(value)
 
 
 class ParamValidationMixin:
