@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -587,7 +586,7 @@ def ocnn_protocol(datasets=("mnist", "usps", "cifar10"), methods=None, draws=Non
         raise ValueError(f"draws must be >= 1, got {draws}.")
     methods = check_protocol_methods(methods)
     done = []
-    if out is not None:  # a partial last line is repaired (or dropped) first, so that it is neither lost nor redone twice
+    if out is not None:  # a partial last line is repaired (or dropped) first: never lost, never run twice
         ex.repair_results(out, ROW_FORMAT)
         done = read_protocol_results(out)
     have = {ex.run_key(r): r for r in done}
