@@ -44,7 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 TIMES = NOTEBOOKS / "quick_times.json"
 README = ROOT / "README.md"
+GUIDE = ROOT / "docs" / "instructor_guide.md"
 MARK_OPEN, MARK_CLOSE = "<!-- quick-time -->", "<!-- /quick-time -->"
+LAB_OPEN, LAB_CLOSE = "<!-- lab-times -->", "<!-- /lab-times -->"
 UNDER_LOAD = "measured under load"
 README_ROW = re.compile(r"^\| (\d\d) \| `(\d\d_[A-Za-z0-9_]+)` \|")
 
@@ -70,6 +72,22 @@ def header_text(entry: dict, data: dict) -> str:
     under = "; measured under load on a shared machine, expect less on a quiet one" if entry["label"] == UNDER_LOAD else ""
     return (f"Quick mode (`OCAD_QUICK=1`): {format_seconds(entry['kernel_seconds'])} of kernel time, measured on "
             f"{m['cpu_count']} CPU cores ({when}{under}; all notebooks: `notebooks/quick_times.json`).")
+
+
+def lab_table(data: dict) -> str:
+    """The instructor guide's table: per notebook, all cells, the exercises' share and the heaviest section."""
+    m = data["machine"]
+    rows = ["", "| notebook | all cells, quick mode | of which exercises | heaviest section | measured |",
+            "|---|---|---|---|---|"]
+    for name, e in data["notebooks"].items():
+        sec = e.get("sections", {})
+        ex = sum(v for k, v in sec.items() if "exercise" in k.lower())
+        heavy = max(sec.items(), key=lambda kv: kv[1]) if sec else ("-", 0.0)
+        rows.append(f"| {name} | {format_seconds(e['kernel_seconds'])} | {format_seconds(ex) if ex >= 1 else '< 1 s'} "
+                    f"| {heavy[0]} ({format_seconds(heavy[1])}) | {e['date'][:10]}, {e['label']} |")
+    rows += ["", f"Machine: {m['cpu_count']} CPU cores ({m['cpu']}), torch {m['torch']}; kernel time, start-up "
+                 "excluded (`notebooks/quick_times.json`).", ""]
+    return "\n".join(rows)
 
 
 # ---- measuring ----------------------------------------------------------------------------------------------
@@ -179,6 +197,14 @@ def rewrite(data: dict) -> list[str]:
     if out != lines:
         README.write_text("".join(out))
         changed.append(str(README.relative_to(ROOT)))
+    if GUIDE.exists():
+        text = GUIDE.read_text()
+        a, b = text.find(LAB_OPEN), text.find(LAB_CLOSE)
+        if a >= 0 and b > a:
+            new = text[: a + len(LAB_OPEN)] + lab_table(data) + text[b:]
+            if new != text:
+                GUIDE.write_text(new)
+                changed.append(str(GUIDE.relative_to(ROOT)))
     for name, entry in entries.items():
         path = NOTEBOOKS / f"{name}.ipynb"
         if not path.exists():

@@ -54,3 +54,10 @@ def test_rewrite_replaces_only_the_marked_text():
     with pytest.raises(ValueError, match="quick-time"):
         tn.replace_marked("# no markers", "new")
     assert tn.format_seconds(7.4) == "7 s" and tn.format_seconds(131) == "2.2 min" and tn.format_seconds(0.2) == "1 s"
+
+
+def test_instructor_guide_lab_times_show_the_json(times):
+    text = tn.GUIDE.read_text()
+    a, b = text.find(tn.LAB_OPEN), text.find(tn.LAB_CLOSE)
+    assert 0 <= a < b, f"{tn.GUIDE.name}: no {tn.LAB_OPEN} ... {tn.LAB_CLOSE} around its lab-time table"
+    assert text[a + len(tn.LAB_OPEN): b] == tn.lab_table(times), f"the guide's lab times disagree with the JSON: {FIX}"
