@@ -16,7 +16,9 @@ import torch
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 from ocad_lab.baselines import CAEOCSVM, KDE, OCSVM, IsolationForest, KernelSVDD
+from ocad_lab.dbn import DBNSVDD
 from ocad_lab.estimators import OCNN, AutoencoderDetector, DeepSVDD
+from ocad_lab.robust import RDA, RPCAOCSVM
 
 TINY = dict(num_epochs=2, batch_size=16, verbose=0)
 
@@ -34,6 +36,9 @@ def _estimators():
         DeepSVDD(rep_dim=4, **TINY),
         DeepSVDD(objective="soft-boundary", rep_dim=4, **TINY),
         AutoencoderDetector(rep_dim=4, **TINY),
+        RPCAOCSVM(max_iter=50),
+        DBNSVDD(n_components=(4, 3), n_iter=2),
+        RDA(hidden=(4,), rep_dim=2, n_outer=2, inner_epochs=1, batch_size=16),
     ]
 
 
