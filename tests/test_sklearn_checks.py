@@ -16,6 +16,7 @@ import torch
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 from ocad_lab.baselines import CAEOCSVM, KDE, OCSVM, IsolationForest, KernelSVDD
+from ocad_lab.adversarial import SignClassifier
 from ocad_lab.anogan import AnoGAN
 from ocad_lab.dbn import DBNSVDD
 from ocad_lab.estimators import OCNN, AutoencoderDetector, DeepSVDD
@@ -52,6 +53,7 @@ def _image_only():
     return [
         PaperCAE(rep_dim=4, num_epochs=1, batch_size=8),
         RCAE(rep_dim=4, n_outer=1, inner_epochs=1, batch_size=8),
+        SignClassifier(width=2, num_epochs=1, batch_size=8, verbose=0),  # a 43-class image classifier
     ]
 
 
