@@ -33,7 +33,8 @@ from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .baselines import _GAMMA, OCSVM, _check_features, _Detector
-from .estimators import _DEVICE, _NU, _POS, _SEED, _private_rng, _seed_of
+from . import estimators as _est
+from .estimators import _DEVICE, _NU, _POS, _SEED, _NeuralDetector
 from .objectives import check_nu
 from .paper_cae import PaperConvAutoencoder
 from .training import TrainingDiverged, predict_batched, train_epochs
@@ -274,7 +275,7 @@ class _MLPAE(nn.Module):
         return self.decoder(self.encoder(x)).view(len(x), *self.in_shape)
 
 
-class RobustAutoencoder(_Detector):
+class RobustAutoencoder(_NeuralDetector):
     """Robust autoencoder: X = L_D + S with L_D reconstructed by an autoencoder and S sparse (OC-NN paper Eq. 1).
 
     Alternation (Zhou & Paffenroth's Algorithm, the ADMM-style split of Eq. 1), ``n_outer`` times:
@@ -311,6 +312,9 @@ class RobustAutoencoder(_Detector):
     random_state : int, default 0
     device : str or None
     verbose : int, default 0
+
+    ``fit`` is the kit's neural ``fit`` (settings, device and X checked first, private RNG fork); ``transform`` gives
+    the codes E(x); ``save`` / ``ocad_lab.estimators.load`` as the kit's other neural detectors.
 
     Attributes
     ----------
@@ -384,48 +388,38 @@ class RobustAutoencoder(_Detector):
         self.ae_.eval()
         return predict_batched(self.ae_, Xt)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Alternate autoencoder fits on L = X - S and proximal steps on S; ``y`` is ignored.
+    def _extra_checks(self):
+        self._check_hidden()
+        return check_nu(self.nu)
 
-        The network is initialised and the batches are drawn from private generators seeded by ``random_state``:
-        the caller's NumPy, Python and torch RNGs are left as they were.
+    def _fit(self, Xt, generator, nu):
+        """Alternate autoencoder fits on L = X - S and proximal steps on S (``Xt``: the checked device tensor).
 
-        Raises
-        ------
-        sklearn.utils._param_validation.InvalidParameterError (a ValueError and TypeError)
-            A setting outside its range or of the wrong type (checked before any work).
-        ValueError, TypeError
-            Bad ``hidden``; bad ``X`` (see :func:`ocad_lab.validation.check_X`); vectors for ``net="cae"``.
-        ocad_lab.training.TrainingDiverged
-            The loss, the reconstructions or the training scores became NaN or infinite.
+        The base ``fit`` checks the settings and X, picks the device and runs this inside a private RNG fork seeded
+        by ``random_state`` (the caller's global RNGs are left as they were). TrainingDiverged when the loss, the
+        reconstructions or the training scores become NaN or infinite.
         """
-        nu, hidden = check_nu(self.nu), self._check_hidden()
-        self.device_ = check_device(self.device)
-        arr = check_X(self, X, reset=True, min_samples=2)
-        if self.net == "cae" and arr.ndim != 4:
+        if self.net == "cae" and Xt.ndim != 4:
             raise ValueError("net='cae' (RCAE) needs images (N, C, H, W) or (N, H, W); got vectors. "
                              "Use net='mlp' (RDA) for vectors.")
-        n, d = len(arr), int(np.prod(self.input_shape_))
-        seed = _seed_of(self.random_state)
-        gen = torch.Generator().manual_seed(seed)
-        with _private_rng(seed):  # module initialisation without reseeding the caller's global RNGs
-            self.ae_ = self._build(self.input_shape_, hidden).to(self.device_)
+        shape = tuple(Xt.shape)
+        n, d = len(Xt), int(np.prod(self.input_shape_))
+        self.ae_ = self._build(self.input_shape_, self._check_hidden()).to(self.device_)
         opt = torch.optim.Adam(self.ae_.parameters(), lr=self.lr)
-        Xf = arr.reshape(n, d).astype(np.float64)
+        Xf = Xt.cpu().numpy().reshape(n, d).astype(np.float64)
         norm_x = max(float(np.linalg.norm(Xf)), 1e-12)
         S = np.zeros_like(Xf)
         lam = None if self.lam is None else float(self.lam)
         prev = None
         self.history_ = []
         for outer in range(1, self.n_outer + 1):
-            L = torch.from_numpy((Xf - S).astype(np.float32).reshape(arr.shape)).to(self.device_)
+            L = torch.from_numpy((Xf - S).astype(np.float32).reshape(shape)).to(self.device_)
 
             def step(xb, idx):
                 err = ((self.ae_(xb) - xb) ** 2).flatten(1).mean(1)
                 return err.mean(), err, None
 
-            h = train_epochs(L, step, opt, self.inner_epochs, self.batch_size, gen, modules=(self.ae_,),
+            h = train_epochs(L, step, opt, self.inner_epochs, self.batch_size, generator, modules=(self.ae_,),
                              verbose=self.verbose, desc=f"robust AE {outer}/{self.n_outer}")
             LD = self._reconstruct(L).cpu().numpy().reshape(n, d).astype(np.float64)
             if not (all(math.isfinite(r["loss"]) for r in h) and np.isfinite(LD).all()):
@@ -451,13 +445,9 @@ class RobustAutoencoder(_Detector):
         self.lam_ = lam
         self.S_ = S
         self.outliers_ = np.flatnonzero(np.abs(S).sum(axis=1) > 0)
-        train_scores = self._score(torch.from_numpy(arr).to(self.device_))
-        if not np.isfinite(train_scores).all():
-            raise TrainingDiverged(
-                f"{type(self).__name__} diverged: its training scores after training are NaN or infinite. Lower "
-                f"the learning rate lr (now {self.lr:g}) and scale the inputs to [0, 1] (ocad_lab.data.preprocess).")
+        train_scores = self._score(Xt)
+        self._check_finite_result(train_scores)
         self.offset_ = float(np.quantile(train_scores, nu))
-        return self
 
     def _score(self, Xt):
         R = self._reconstruct(Xt) - Xt
@@ -465,9 +455,33 @@ class RobustAutoencoder(_Detector):
 
     def score_samples(self, X):
         """Minus the mean squared reconstruction error of ``X``: higher means more normal."""
-        check_is_fitted(self, "offset_")
-        arr = check_X(self, X, reset=False)
-        return self._score(torch.from_numpy(arr if arr.flags.writeable else arr.copy()).to(self.device_))
+        return self._score(self._prepare(X))
+
+    def transform(self, X):
+        """The autoencoder's codes E(x), (N, rep_dim) float32."""
+        Xt = self._prepare(X)
+        self.ae_.eval()
+        return predict_batched(self.ae_.encoder, Xt).cpu().numpy()
+
+    # -- persistence -----------------------------------------------------------------------------------------
+    def _state(self):
+        hidden = [int(h) for h in self._check_hidden()]
+        return {"arch": {"net": self.net, "in_shape": list(self.input_shape_), "hidden": hidden,
+                         "rep_dim": int(self.rep_dim)},
+                "ae": self.ae_.state_dict(), "S": torch.from_numpy(np.array(self.S_)), "lam": float(self.lam_),
+                "n_iter": int(self.n_iter_)}
+
+    def _restore(self, state):
+        arch = state["arch"]
+        if arch["net"] == "cae":
+            ae = PaperConvAutoencoder(tuple(arch["in_shape"]), arch["rep_dim"])
+        else:
+            ae = _MLPAE(tuple(arch["in_shape"]), tuple(arch["hidden"]), arch["rep_dim"])
+        ae.load_state_dict(state["ae"])
+        self.ae_ = ae.to(self.device_).eval()
+        self.S_ = state["S"].numpy()
+        self.lam_, self.n_iter_ = float(state["lam"]), int(state["n_iter"])
+        self.outliers_ = np.flatnonzero(np.abs(self.S_).sum(axis=1) > 0)
 
 
 class RDA(RobustAutoencoder):
@@ -496,3 +510,8 @@ class RCAE(RobustAutoencoder):
         super().__init__(net=net, hidden=hidden, rep_dim=rep_dim, lam=lam, penalty=penalty, n_outer=n_outer,
                          inner_epochs=inner_epochs, lr=lr, batch_size=batch_size, nu=nu, tol=tol,
                          random_state=random_state, device=device, verbose=verbose)
+
+
+# ``ocad_lab.estimators.load`` finds the classes by their saved names.
+for _klass in (RobustAutoencoder, RDA, RCAE):
+    _est._CLASSES.setdefault(_klass.__name__, _klass)

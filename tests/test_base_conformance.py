@@ -86,3 +86,19 @@ def test_sign_classifier_checks_the_feature_count_after_load(tmp_path):
     np.testing.assert_array_equal(again.predict(X), clf.predict(X))
     with pytest.raises(ValueError, match="is expecting 192"):
         again.predict(np.zeros((2, 3, 4, 4), np.float32))
+
+
+@pytest.mark.parametrize("make, data", [
+    (lambda: RDA(hidden=(4,), rep_dim=2, n_outer=2, inner_epochs=1, batch_size=16), _vectors),
+    (lambda: RCAE(rep_dim=4, n_outer=1, inner_epochs=1, batch_size=8), _images),
+], ids=["RDA", "RCAE"])
+def test_robust_autoencoders_save_and_load(make, data, tmp_path):
+    X = data()
+    m = make().fit(X)
+    m.save(tmp_path / "m.pt")
+    again = estimators.load(tmp_path / "m.pt")
+    assert type(again) is type(m) and again.get_params() == m.get_params()
+    np.testing.assert_array_equal(again.score_samples(X), m.score_samples(X))
+    np.testing.assert_array_equal(again.S_, m.S_)
+    np.testing.assert_array_equal(again.outliers_, m.outliers_)
+    assert again.transform(X).shape == (len(X), m.rep_dim)
