@@ -29,15 +29,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from numbers import Integral
+
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import data_dir, get_device
+from .config import data_dir
 from .data import GTSRB_STOP_SIGN
-from .estimators import _check_int, _check_pos, check_input
-from .training import batch_bounds
+from .estimators import _COUNT0, _COUNT1, _DEVICE, _POS, _SEED, _private_rng, _seed_of
+from .training import TrainingDiverged, batch_bounds
+from .validation import ParamValidationMixin, check_device, check_int, check_X
 
 __all__ = ["SignNet", "SignClassifier", "AdversarialSet", "attack_stop_signs", "attack_settings", "require_foolbox"]
 
@@ -78,7 +82,7 @@ class SignNet(nn.Module):
         return self.head(self.features(x))
 
 
-class SignClassifier(ClassifierMixin, BaseEstimator):
+class SignClassifier(ParamValidationMixin, ClassifierMixin, BaseEstimator):
     """The traffic-sign classifier that the attack fools: :class:`SignNet` trained with Adam and cross-entropy.
 
     Parameters
@@ -98,7 +102,28 @@ class SignClassifier(ClassifierMixin, BaseEstimator):
     net_ : SignNet (eval mode)
     classes_ : ndarray, the 43 class ids
     history_ : list of dict (epoch, loss, train_accuracy, seconds)
+    input_shape_ : tuple (C, H, W)
+    n_features_in_ : int
+
+    Every setting is checked before any work (declared ``_parameter_constraints``); ``X`` by
+    :func:`ocad_lab.validation.check_X`; the weights and dropout masks come from a private generator seeded by
+    ``random_state`` (the caller's global RNGs are left as they were).
     """
+
+    _parameter_constraints = {
+        "width": [_COUNT1],
+        "num_epochs": [_COUNT0],
+        "lr": [_POS],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "random_state": _SEED,
+        "device": _DEVICE,
+        "verbose": ["verbose"],
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
 
     def __init__(self, width=32, num_epochs=15, lr=1e-3, batch_size=128, random_state=0, device=None, verbose=1):
         self.width = width
@@ -109,24 +134,30 @@ class SignClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Train on images ``X`` (N, 3, H, W) in [0, 1] with class ids ``y`` in 0..42."""
-        _check_int("width", self.width, 1)
-        _check_int("num_epochs", self.num_epochs, 0)
-        _check_int("batch_size", self.batch_size, 2)
-        _check_pos("lr", self.lr)
-        X = check_input(X)
+        """Train on images ``X`` (N, 3, H, W) in [0, 1] with class ids ``y`` in 0..42.
+
+        Raises
+        ------
+        sklearn.utils._param_validation.InvalidParameterError (a ValueError and TypeError)
+            A setting outside its range or of the wrong type (checked before any work).
+        ValueError, TypeError
+            Bad ``X`` (see :func:`ocad_lab.validation.check_X`), vectors instead of images, bad ``y``.
+        ocad_lab.training.TrainingDiverged
+            The training loss became NaN or infinite.
+        """
+        self.device_ = check_device(self.device)
+        X = check_X(self, X, reset=True, min_samples=2)
         if X.ndim != 4:
             raise ValueError(f"SignClassifier needs images (N, C, H, W), got shape {X.shape}.")
         y = np.asarray(y)
         if y.shape != (len(X),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= N_CLASSES:
             raise ValueError(f"y must hold one integer class id in 0..{N_CLASSES - 1} per image.")
-        self.device_ = get_device(self.device)
-        self.input_shape_ = tuple(X.shape[1:])
         self.classes_ = np.arange(N_CLASSES)
-        gen = torch.Generator().manual_seed(int(self.random_state))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(self.random_state))  # initial weights and dropout masks, without touching the caller
+        seed = _seed_of(self.random_state)
+        gen = torch.Generator().manual_seed(seed)
+        with _private_rng(seed):  # initial weights and dropout masks, without touching the caller's RNGs
             net = SignNet(self.input_shape_, self.width).to(self.device_)
             Xt = torch.from_numpy(X).to(self.device_)
             yt = torch.from_numpy(y.astype(np.int64)).to(self.device_)
@@ -149,7 +180,9 @@ class SignClassifier(ClassifierMixin, BaseEstimator):
                     loss_sum += float(loss.detach()) * len(idx)
                     correct += int((logits.argmax(1) == yt[idx]).sum())
                 if not np.isfinite(loss_sum):
-                    raise RuntimeError(f"SignClassifier: training diverged at epoch {epoch}; lower lr.")
+                    raise TrainingDiverged(f"SignClassifier diverged at epoch {epoch}: the training loss became NaN "
+                                           f"or infinite. Lower the learning rate lr (now {self.lr:g}) and scale the "
+                                           "images to [0, 1].", epoch=epoch, loss=loss_sum)
                 self.history_.append({"epoch": epoch, "loss": loss_sum / len(Xt), "train_accuracy": correct / len(Xt),
                                       "seconds": time.perf_counter() - t0})
         self.net_ = net.eval()
@@ -158,8 +191,8 @@ class SignClassifier(ClassifierMixin, BaseEstimator):
     @torch.no_grad()
     def _logits(self, X):
         check_is_fitted(self, "net_")
-        X = check_input(X, fitted_shape=self.input_shape_, min_samples=1)
-        Xt = torch.from_numpy(X).to(self.device_)
+        X = check_X(self, X, reset=False)
+        Xt = torch.from_numpy(X if X.flags.writeable else X.copy()).to(self.device_)
         self.net_.eval()
         return torch.cat([self.net_(Xt[i:i + 1024]) for i in range(0, len(Xt), 1024)]).cpu()
 
@@ -194,8 +227,9 @@ class SignClassifier(ClassifierMixin, BaseEstimator):
         est = cls(**payload["params"])
         if device is not None:
             est.device = device
-        est.device_ = get_device(est.device)
-        est.input_shape_ = tuple(payload["input_shape"])
+        est.device_ = check_device(est.device)
+        est.input_shape_ = tuple(int(v) for v in payload["input_shape"])
+        est.n_features_in_ = int(np.prod(est.input_shape_))
         est.classes_ = np.arange(N_CLASSES)
         est.history_ = payload["history"]
         est.net_ = SignNet(est.input_shape_, est.width)
@@ -331,8 +365,8 @@ def attack_stop_signs(classifier, X_stop_test, n=20, steps=5000, spherical_step=
     """
     fb = require_foolbox()
     check_is_fitted(classifier, "net_")
-    n = _check_int("n", n, 1)
-    X = check_input(X_stop_test, fitted_shape=classifier.input_shape_, min_samples=1)
+    n = check_int("n", n, 1)
+    X = check_X(classifier, X_stop_test, reset=False, name="X_stop_test")
     settings = attack_settings(n, steps, spherical_step, source_step, step_adaptation, init_steps, seed)
     key = {**settings, "classifier": classifier.fingerprint(), "images": _array_hash(X), "version": _CACHE_VERSION}
     path = data_dir() / "gtsrb-adversarial" / "stop-signs.npz" if cache == "auto" else cache

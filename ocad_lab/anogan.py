@@ -30,16 +30,19 @@ from __future__ import annotations
 
 import math
 import time
+from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval
 from torch import nn
 from tqdm.auto import tqdm
 
 from . import estimators as _est
-from .estimators import _check_int, _check_pos, _NeuralDetector
-from .objectives import check_nu, ocnn_quantile_r
-from .training import batch_bounds
+from .estimators import _COUNT0, _COUNT1, _DEVICE, _NU, _POS, _SEED, _NeuralDetector
+from .objectives import ocnn_quantile_r
+from .training import TrainingDiverged, batch_bounds
+from .validation import check_int
 
 __all__ = ["AnoGAN", "DCGANGenerator", "DCGANDiscriminator", "MLPGenerator", "MLPDiscriminator", "build_gan"]
 
@@ -209,50 +212,44 @@ class AnoGAN(_NeuralDetector):
 
     _fitted_attr = "generator_"
 
-    def _check_params(self):
-        """Validate hyper-parameters before any work."""
-        nu = check_nu(self.nu)
-        _check_int("latent_dim", self.latent_dim, 1)
-        _check_int("width", self.width, 1)
-        _check_int("num_epochs", self.num_epochs, 0)
-        _check_int("batch_size", self.batch_size, 2)  # BatchNorm needs >= 2 samples per batch
-        _check_int("n_iter", self.n_iter, 0)
-        _check_int("n_offset", self.n_offset, 1)
-        _check_pos("lr", self.lr)
-        _check_pos("search_lr", self.search_lr)
-        try:
-            lam = float(self.lam)
-        except (TypeError, ValueError):
-            raise ValueError(f"lam must be a number in [0, 1], got {self.lam!r}.") from None
-        if not 0.0 <= lam <= 1.0:
-            raise ValueError(f"lam must lie in [0, 1] (Schlegl et al. use 0.1), got {self.lam!r}.")
-        return nu
+    _parameter_constraints = {
+        "latent_dim": [_COUNT1],
+        "width": [_COUNT1],
+        "num_epochs": [_COUNT0],
+        "lr": [_POS],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],  # BatchNorm needs >= 2 samples per batch
+        "lam": [Interval(Real, 0, 1, closed="both")],  # Schlegl et al. use 0.1
+        "n_iter": [_COUNT0],
+        "search_lr": [_POS],
+        "nu": [_NU],
+        "n_offset": [_COUNT1],
+        "random_state": _SEED,
+        "device": _DEVICE,
+        "verbose": ["verbose"],
+    }
 
     def _arch(self):
         return {"in_shape": list(self.input_shape_), "latent_dim": int(self.latent_dim), "width": int(self.width)}
 
-    # -- fit -------------------------------------------------------------------------------------------------
-    def fit(self, X, y=None):
-        """Train the GAN on ``X`` (normal data), then set ``offset_`` from latent searches on training points."""
-        nu = self._check_params()
-        Xt = self._begin_fit(X)
+    # -- fit (the base fit checks the settings and X, picks the device and forks the RNGs, then calls _fit) ------
+    def _fit(self, Xt, generator, nu):
+        """Train the GAN on ``Xt`` (normal data), then set ``offset_`` from latent searches on training points."""
         G, D = build_gan(self.input_shape_, self.latent_dim, self.width)
         self.generator_, self.discriminator_ = G.to(self.device_), D.to(self.device_)
-        self.history_ = self._train_gan(Xt)
+        self.history_ = self._train_gan(Xt, generator)
         # offset_: the nu-quantile of the scores of (up to n_offset) training points.
         n = min(len(Xt), int(self.n_offset))
-        pick = torch.randperm(len(Xt), generator=self._generator)[:n].sort().values.to(self.device_)
+        pick = torch.randperm(len(Xt), generator=generator)[:n].sort().values.to(self.device_)
         train_scores = -self._anomaly_scores(Xt[pick])[0]
+        self._check_finite_result(train_scores, "latent-search scores of training points")
         self.offset_ = float(ocnn_quantile_r(train_scores.cpu().numpy(), nu))
-        return self
 
-    def _train_gan(self, Xt):
+    def _train_gan(self, Xt, gen):
         """Non-saturating GAN training (Goodfellow et al., 2014) with DCGAN's Adam; return the history."""
         G, D, dev = self.generator_, self.discriminator_, self.device_
         opt_g = torch.optim.Adam(G.parameters(), lr=self.lr, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(D.parameters(), lr=self.lr, betas=(0.5, 0.999))
         bce = nn.BCEWithLogitsLoss()
-        gen = self._generator
         n, history = len(Xt), []
         bar = tqdm(range(1, int(self.num_epochs) + 1), desc="AnoGAN (DCGAN)", disable=not self.verbose, leave=False)
         for epoch in bar:
@@ -287,8 +284,10 @@ class AnoGAN(_NeuralDetector):
             row = {"epoch": epoch, "d_loss": float(s[0]), "g_loss": float(s[1]), "d_real": float(s[2]), "d_fake": float(s[3]),
                    "seconds": time.perf_counter() - t0}
             if not all(math.isfinite(v) for v in s):
-                raise RuntimeError(f"AnoGAN: the GAN training diverged at epoch {epoch} (loss is not finite). "
-                                   "Lower lr, or check the input scaling.")
+                bar.close()
+                raise TrainingDiverged(f"AnoGAN diverged at epoch {epoch}: the GAN's training loss became NaN or "
+                                       f"infinite. Lower the learning rate lr (now {self.lr:g}) and scale the inputs "
+                                       "to [0, 1] (ocad_lab.data.preprocess).", epoch=epoch, loss=float(s[0]))
             history.append(row)
             if self.verbose:
                 bar.set_postfix(d=f"{s[0]:.3g}", g=f"{s[1]:.3g}")
@@ -349,7 +348,7 @@ class AnoGAN(_NeuralDetector):
     def sample(self, n, random_state=0):
         """``n`` samples G(z), z ~ N(0, I), as a NumPy array (to see what the GAN learned)."""
         self._check_fitted()
-        n = _check_int("n", n, 1)
+        n = check_int("n", n, 1)
         z = torch.randn(n, int(self.latent_dim), generator=torch.Generator().manual_seed(int(random_state)))
         with torch.no_grad():
             return self.generator_.eval()(z.to(self.device_)).cpu().numpy()

@@ -12,26 +12,31 @@ units, 20 epochs, learning rate 0.05) are stated choices, not tuned.
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.base import TransformerMixin, _fit_context
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .baselines import KernelSVDD, _as_2d, _check_features, _Detector
-from .estimators import _check_int, _check_pos
+from .baselines import _GAMMA, _NU, _POS, KernelSVDD, _check_features, _Detector
 from .objectives import check_nu
+from .training import TrainingDiverged
+from .validation import check_int, check_X
 
 __all__ = ["DBNSVDD"]
 
 
-class DBNSVDD(_Detector):
+class DBNSVDD(TransformerMixin, _Detector):
     """Two stacked Bernoulli RBMs (a DBN with two layers), then kernel SVDD on the top layer's features.
 
     Parameters
     ----------
-    n_components : tuple of two ints, default (256, 64)
-        Hidden units of the first and second RBM.
+    n_components : tuple of two ints, or int, default (256, 64)
+        Hidden units of the first and second RBM (one int: the same for both).
     kernel : {"linear", "rbf"}, default "rbf"
     nu : float in (0, 1], default 0.1
     gamma : "scale" or float, default "scale"
@@ -48,6 +53,18 @@ class DBNSVDD(_Detector):
     n_features_in_ : int
     """
 
+    _parameter_constraints = {
+        "n_components": ["array-like", Interval(Integral, 1, None, closed="left")],  # (h1, h2) checked in fit
+        "kernel": [StrOptions({"linear", "rbf"})],
+        "nu": [_NU],
+        "gamma": _GAMMA,
+        "learning_rate": [_POS],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        # the second RBM gets random_state + 1, and scikit-learn takes seeds up to 2**32 - 1
+        "random_state": [Interval(Integral, 0, 2**32 - 2, closed="both"), None],
+    }
+
     def __init__(self, n_components=(256, 64), kernel="rbf", nu=0.1, gamma="scale", learning_rate=0.05, n_iter=20,
                  batch_size=64, random_state=0):
         self.n_components = n_components
@@ -59,20 +76,27 @@ class DBNSVDD(_Detector):
         self.batch_size = batch_size
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Train the two RBMs greedily on ``X``, then SVDD on their features; ``y`` is ignored."""
+        """Train the two RBMs greedily on ``X``, then SVDD on their features; ``y`` is ignored.
+
+        Raises
+        ------
+        sklearn.utils._param_validation.InvalidParameterError (a ValueError and TypeError)
+            A setting outside its range or of the wrong type (checked before any work).
+        ValueError, TypeError
+            ``n_components`` not two positive ints; bad ``X`` (see :func:`ocad_lab.validation.check_X`).
+        ocad_lab.training.TrainingDiverged
+            The RBM features came out NaN or infinite.
+        """
         check_nu(self.nu)
-        if self.kernel not in ("linear", "rbf"):
-            raise ValueError(f"kernel must be 'linear' or 'rbf', got {self.kernel!r}.")
+        sizes = (self.n_components,) * 2 if isinstance(self.n_components, Integral) else self.n_components
         try:
-            h1, h2 = (_check_int("n_components", h, 1) for h in self.n_components)
+            h1, h2 = (check_int("n_components", h, 1) for h in sizes)
         except (TypeError, ValueError):
-            raise ValueError(f"n_components must be two positive ints (first, second RBM), got "
+            raise ValueError(f"n_components must be two positive ints (first, second RBM), e.g. (256, 64); got "
                              f"{self.n_components!r}.") from None
-        _check_pos("learning_rate", self.learning_rate)
-        _check_int("n_iter", self.n_iter, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        X = _as_2d(X)
+        X = check_X(self, X, reset=True, flatten=True, dtype=np.float64)
         rbm = dict(learning_rate=self.learning_rate, n_iter=self.n_iter, batch_size=self.batch_size)
         self.dbn_ = Pipeline([
             ("scale", MinMaxScaler(clip=True)),
@@ -80,8 +104,11 @@ class DBNSVDD(_Detector):
             ("rbm2", BernoulliRBM(n_components=h2, random_state=None if self.random_state is None
                                   else self.random_state + 1, **rbm)),
         ]).fit(X)  # Pipeline.fit trains rbm1 on the data, then rbm2 on rbm1's hidden probabilities (greedy)
-        self.n_features_in_ = X.shape[1]
-        self.svdd_ = KernelSVDD(kernel=self.kernel, nu=self.nu, gamma=self.gamma).fit(self.dbn_.transform(X))
+        H = self.dbn_.transform(X)
+        if not np.isfinite(H).all():
+            raise TrainingDiverged(f"DBNSVDD: the RBMs' features are NaN or infinite after training. Lower "
+                                   f"learning_rate (now {self.learning_rate:g}).")
+        self.svdd_ = KernelSVDD(kernel=self.kernel, nu=self.nu, gamma=self.gamma).fit(H)
         self.offset_ = self.svdd_.offset_
         return self
 

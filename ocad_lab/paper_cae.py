@@ -27,16 +27,16 @@ Where the paper is silent, and what we chose (each a plain, common choice; none 
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, OutlierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from .config import get_device, set_seed
-from .estimators import _check_int, _check_pos, check_input
-from .objectives import check_nu
+from . import estimators as _est
+from .estimators import _COUNT0, _COUNT1, _DEVICE, _NU, _POS, _SEED, _NeuralDetector
 from .training import predict_batched, train_epochs
 
 __all__ = ["PAPER_REP_DIM", "PaperConvEncoder", "PaperConvDecoder", "PaperConvAutoencoder", "PaperCAE"]
@@ -126,7 +126,7 @@ def train_reconstruction(ae, Xt, *, num_epochs, lr, batch_size, generator, verbo
     return train_epochs(Xt, step, opt, num_epochs, batch_size, generator, modules=(ae,), verbose=verbose, desc=desc)
 
 
-class PaperCAE(OutlierMixin, BaseEstimator):
+class PaperCAE(_NeuralDetector):
     """The OC-NN paper's convolutional autoencoder as a detector (reconstruction error) and feature extractor.
 
     Parameters
@@ -150,7 +150,22 @@ class PaperCAE(OutlierMixin, BaseEstimator):
     offset_ : float, the nu-quantile of the training scores
     history_ : list of dict, one per epoch (``loss`` = mean squared error)
     device_ : torch.device
+
+    ``fit`` checks every setting first (declared ``_parameter_constraints``), never reseeds the caller's global
+    RNGs, and stops with :class:`~ocad_lab.training.TrainingDiverged` when the loss or the scores stop being
+    finite; ``save`` / ``load`` as the kit's other neural detectors.
     """
+
+    _parameter_constraints = {
+        "rep_dim": [_COUNT1],
+        "nu": [_NU],
+        "num_epochs": [_COUNT0],
+        "lr": [_POS],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],  # batch normalisation needs 2 per batch
+        "random_state": _SEED,
+        "device": _DEVICE,
+        "verbose": ["verbose"],
+    }
 
     def __init__(self, rep_dim=128, nu=0.1, num_epochs=30, lr=1e-3, batch_size=128, random_state=0, device=None,
                  verbose=0):
@@ -163,59 +178,44 @@ class PaperCAE(OutlierMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
 
-    def _images(self, X, fitted=False):
-        """Checked float32 images (N, C, H, W)."""
-        arr = check_input(X, fitted_shape=self.input_shape_ if fitted else None, min_samples=1 if fitted else 2)
-        if arr.ndim != 4:
-            raise ValueError(f"PaperCAE needs images (N, H, W) or (N, C, H, W), got vectors of shape {arr.shape}; "
-                             "reshape them, e.g. X.reshape(-1, 1, 16, 16).")
-        return arr
-
-    def fit(self, X, y=None):
-        """Train the autoencoder on ``X`` (MSE, Adam); ``y`` is ignored."""
-        nu = check_nu(self.nu)
-        _check_int("rep_dim", self.rep_dim, 1)
-        _check_int("num_epochs", self.num_epochs, 0)
-        _check_int("batch_size", self.batch_size, 2)  # batch normalisation needs two samples per batch
-        _check_pos("lr", self.lr)
-        arr = self._images(X)
-        set_seed(self.random_state)
-        self.device_ = get_device(self.device)
-        self.input_shape_ = tuple(int(s) for s in arr.shape[1:])
-        self.n_features_in_ = int(np.prod(self.input_shape_))
-        gen = torch.Generator().manual_seed(int(self.random_state or 0))
+    def _fit(self, Xt, generator, nu):
+        """Train the autoencoder on the checked tensor ``Xt`` (MSE, Adam)."""
+        if Xt.ndim != 4:
+            raise ValueError(f"PaperCAE needs images (N, H, W) or (N, C, H, W), got vectors of shape "
+                             f"{tuple(Xt.shape)}; reshape them, e.g. X.reshape(-1, 1, 16, 16).")
         self.ae_ = PaperConvAutoencoder(self.input_shape_, self.rep_dim).to(self.device_)
-        Xt = torch.from_numpy(arr).to(self.device_)
         self.history_ = train_reconstruction(self.ae_, Xt, num_epochs=self.num_epochs, lr=self.lr,
-                                             batch_size=self.batch_size, generator=gen, verbose=self.verbose,
+                                             batch_size=self.batch_size, generator=generator, verbose=self.verbose,
                                              desc="paper CAE")
-        self.ae_.eval()
-        self.offset_ = float(np.quantile(self._score(Xt), nu))
-        return self
+        train_scores = self._score(Xt)
+        self._check_finite_result(train_scores)
+        self.offset_ = float(np.quantile(train_scores, nu))
 
     def _score(self, Xt):
         self.ae_.eval()
         s = predict_batched(lambda xb: -((self.ae_(xb) - xb) ** 2).flatten(1).mean(1), Xt)
         return s.cpu().numpy().astype(np.float64)
 
-    def _tensor(self, X):
-        check_is_fitted(self, "offset_")
-        return torch.from_numpy(self._images(X, fitted=True)).to(self.device_)
-
     def score_samples(self, X):
         """Minus the mean squared reconstruction error: higher means more normal."""
-        return self._score(self._tensor(X))
-
-    def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative means anomalous."""
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """+1 normal, -1 anomalous."""
-        return np.where(self.decision_function(X) >= 0, 1, -1)
+        return self._score(self._prepare(X))
 
     def transform(self, X):
         """The codes (N, rep_dim) of the encoder, as float32."""
-        Xt = self._tensor(X)
+        Xt = self._prepare(X)
         self.ae_.eval()
         return predict_batched(self.ae_.encoder, Xt).cpu().numpy()
+
+    # -- persistence -----------------------------------------------------------------------------------------
+    def _state(self):
+        return {"in_shape": list(self.input_shape_), "rep_dim": int(self.ae_.encoder.rep_dim),
+                "ae": self.ae_.state_dict()}
+
+    def _restore(self, state):
+        ae = PaperConvAutoencoder(tuple(state["in_shape"]), state["rep_dim"])
+        ae.load_state_dict(state["ae"])
+        self.ae_ = ae.to(self.device_).eval()
+
+
+# ``ocad_lab.estimators.load`` and ``PaperCAE.load`` find the class by its saved name.
+_est._CLASSES.setdefault("PaperCAE", PaperCAE)

@@ -27,12 +27,20 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .baselines import OCSVM, _as_2d, _check_features, _Detector
-from .config import get_device, set_seed
-from .estimators import _check_int, _check_pos, check_input
+from numbers import Integral
+
+from sklearn.base import TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .baselines import _GAMMA, OCSVM, _check_features, _Detector
+from . import estimators as _est
+from .estimators import _DEVICE, _NU, _POS, _SEED, _NeuralDetector
 from .objectives import check_nu
 from .paper_cae import PaperConvAutoencoder
-from .training import predict_batched, train_epochs
+from .training import TrainingDiverged, predict_batched, train_epochs
+from .validation import check_device, check_X
+from .validation import check_int as _check_int
+from .validation import check_positive as _check_pos
 
 __all__ = ["PCPResult", "principal_component_pursuit", "RPCAOCSVM", "RobustAutoencoder", "RDA", "RCAE",
            "prox_l1", "prox_l21"]
@@ -94,7 +102,7 @@ def principal_component_pursuit(M, lam=None, tol=1e-7, max_iter=1000, mu=None, r
         ``L``, ``S`` (NumPy float64), ``rank`` (of L), ``n_iter``, ``converged`` and the relative ``residual``.
         A run that stops at ``max_iter`` issues a ConvergenceWarning.
     """
-    M = _as_2d(M, "M")
+    M = check_X(None, M, reset=True, flatten=True, dtype=np.float64, allow_nd=False, name="M")
     m, n = M.shape
     lam = 1.0 / math.sqrt(max(m, n)) if lam is None else _check_pos("lam", lam)
     _check_pos("tol", tol)
@@ -104,7 +112,7 @@ def principal_component_pursuit(M, lam=None, tol=1e-7, max_iter=1000, mu=None, r
     norm_fro = float(np.linalg.norm(M))
     if norm_fro == 0:
         return PCPResult(np.zeros_like(M), np.zeros_like(M), 0, 0, True, 0.0)
-    Mt = torch.from_numpy(M).to(device)
+    Mt = torch.from_numpy(M if M.flags.writeable else M.copy()).to(check_device(device))
     norm_two = float(torch.linalg.matrix_norm(Mt, ord=2))
     mu = 1.25 / norm_two if mu is None else _check_pos("mu", mu)
     mu_max = mu * 1e7
@@ -125,7 +133,7 @@ def principal_component_pursuit(M, lam=None, tol=1e-7, max_iter=1000, mu=None, r
     return PCPResult(L.cpu().numpy(), S.cpu().numpy(), rank, max_iter, False, residual)
 
 
-class RPCAOCSVM(_Detector):
+class RPCAOCSVM(TransformerMixin, _Detector):
     """Robust-PCA OC-SVM (the OC-NN paper's baseline): principal component pursuit, then an RBF OC-SVM.
 
     ``fit`` splits the training data X = L + S by :func:`principal_component_pursuit`, takes the robust subspace
@@ -150,12 +158,24 @@ class RPCAOCSVM(_Detector):
     Attributes
     ----------
     pcp_ : PCPResult
+    n_iter_ : int, iterations of the PCP
     components_ : ndarray (k, d), the robust subspace
     mean_ : ndarray (d,)
     ocsvm_ : OCSVM
     offset_ : float
     n_features_in_ : int
     """
+
+    _parameter_constraints = {
+        "nu": [_NU],
+        "gamma": _GAMMA,
+        "kernel": [StrOptions({"rbf", "linear"})],
+        "lam_scale": [_POS],
+        "max_components": [Interval(Integral, 1, None, closed="left")],
+        "tol": [_POS],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "device": _DEVICE,
+    }
 
     def __init__(self, nu=0.1, gamma="scale", kernel="rbf", lam_scale=1.0, max_components=256, tol=1e-6,
                  max_iter=500, device="cpu"):
@@ -168,15 +188,29 @@ class RPCAOCSVM(_Detector):
         self.max_iter = max_iter
         self.device = device
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Robust PCA of ``X``, then the OC-SVM on its robust coordinates; ``y`` is ignored."""
+        """Robust PCA of ``X``, then the OC-SVM on its robust coordinates; ``y`` is ignored.
+
+        Raises
+        ------
+        sklearn.utils._param_validation.InvalidParameterError (a ValueError and TypeError)
+            A setting outside its range or of the wrong type (checked before any work).
+        ValueError, TypeError
+            Bad ``X`` (see :func:`ocad_lab.validation.check_X`).
+        ocad_lab.training.TrainingDiverged
+            The decomposition came out NaN or infinite.
+        """
         check_nu(self.nu)
-        _check_pos("lam_scale", self.lam_scale)
-        _check_int("max_components", self.max_components, 1)
-        X = _as_2d(X)
+        device = check_device(self.device)
+        X = check_X(self, X, reset=True, flatten=True, dtype=np.float64)
         lam = self.lam_scale / math.sqrt(max(X.shape))
-        self.pcp_ = principal_component_pursuit(X, lam=lam, tol=self.tol, max_iter=self.max_iter,
-                                                 device=self.device)
+        self.pcp_ = principal_component_pursuit(X, lam=lam, tol=self.tol, max_iter=self.max_iter, device=device)
+        self.n_iter_ = self.pcp_.n_iter
+        if not (np.isfinite(self.pcp_.L).all() and np.isfinite(self.pcp_.S).all()):
+            raise TrainingDiverged(
+                "RPCAOCSVM: principal component pursuit gave NaN or infinite L or S. Scale the data (e.g. to [0, 1] "
+                "with ocad_lab.data.preprocess) or run the SVDs on device='cpu' in float64.")
         self.mean_ = self.pcp_.L.mean(axis=0)
         _, s, Vt = np.linalg.svd(self.pcp_.L - self.mean_, full_matrices=False)
         # The fewest directions of L keeping 95 % of its variance (the kit's PCA convention): with noisy data
@@ -184,7 +218,6 @@ class RPCAOCSVM(_Detector):
         var = np.cumsum(s**2) / max(float((s**2).sum()), 1e-300)
         k = int(np.clip(np.searchsorted(var, 0.95) + 1, 1, min(self.max_components, len(s))))
         self.components_ = Vt[:k]
-        self.n_features_in_ = X.shape[1]
         self.ocsvm_ = OCSVM(kernel=self.kernel, nu=self.nu, gamma=self.gamma).fit(self._coords(X))
         self.offset_ = self.ocsvm_.offset_
         return self
@@ -242,7 +275,7 @@ class _MLPAE(nn.Module):
         return self.decoder(self.encoder(x)).view(len(x), *self.in_shape)
 
 
-class RobustAutoencoder(_Detector):
+class RobustAutoencoder(_NeuralDetector):
     """Robust autoencoder: X = L_D + S with L_D reconstructed by an autoencoder and S sparse (OC-NN paper Eq. 1).
 
     Alternation (Zhou & Paffenroth's Algorithm, the ADMM-style split of Eq. 1), ``n_outer`` times:
@@ -280,6 +313,9 @@ class RobustAutoencoder(_Detector):
     device : str or None
     verbose : int, default 0
 
+    ``fit`` is the kit's neural ``fit`` (settings, device and X checked first, private RNG fork); ``transform`` gives
+    the codes E(x); ``save`` / ``ocad_lab.estimators.load`` as the kit's other neural detectors.
+
     Attributes
     ----------
     ae_ : torch.nn.Module (``.encoder``, ``.decoder``)
@@ -312,23 +348,30 @@ class RobustAutoencoder(_Detector):
         self.device = device
         self.verbose = verbose
 
-    def _check_params(self):
-        if self.net not in ("mlp", "cae"):
-            raise ValueError(f"net must be 'mlp' (RDA) or 'cae' (RCAE), got {self.net!r}.")
-        if self.penalty not in PENALTIES:
-            raise ValueError(f"penalty must be one of {PENALTIES}, got {self.penalty!r}.")
-        if self.lam is not None:
-            _check_pos("lam", self.lam)
-        for name in ("n_outer", "inner_epochs", "rep_dim"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("batch_size", self.batch_size, 2)
-        _check_pos("lr", self.lr)
-        _check_pos("tol", self.tol)
+    _parameter_constraints = {
+        "net": [StrOptions({"mlp", "cae"})],
+        "hidden": ["array-like"],  # positive layer sizes, checked in fit
+        "rep_dim": [Interval(Integral, 1, None, closed="left")],
+        "lam": [_POS, None],
+        "penalty": [StrOptions(set(PENALTIES))],
+        "n_outer": [Interval(Integral, 1, None, closed="left")],
+        "inner_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [_POS],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],  # the CAE's BatchNorm needs 2 per batch
+        "nu": [_NU],
+        "tol": [_POS],
+        "random_state": _SEED,
+        "device": _DEVICE,
+        "verbose": ["verbose"],
+    }
+
+    def _check_hidden(self):
+        """``hidden`` as a tuple of positive ints (what the declared constraint cannot say)."""
         try:
-            hidden = tuple(_check_int("hidden", h, 1) for h in self.hidden)
-        except TypeError:
-            raise ValueError(f"hidden must be a sequence of layer sizes, got {self.hidden!r}.") from None
-        return check_nu(self.nu), hidden
+            return tuple(_check_int("hidden", h, 1) for h in self.hidden)
+        except (TypeError, ValueError):
+            raise ValueError(f"hidden must be a sequence of positive layer sizes, e.g. (200,); got "
+                             f"{self.hidden!r}.") from None
 
     def _build(self, in_shape, hidden):
         if self.net == "cae":
@@ -345,36 +388,45 @@ class RobustAutoencoder(_Detector):
         self.ae_.eval()
         return predict_batched(self.ae_, Xt)
 
-    def fit(self, X, y=None):
-        """Alternate autoencoder fits on L = X - S and proximal steps on S; ``y`` is ignored."""
-        nu, hidden = self._check_params()
-        arr = check_input(X, min_samples=2)
-        set_seed(self.random_state)
-        self.device_ = get_device(self.device)
-        self.input_shape_ = tuple(int(s) for s in arr.shape[1:])
-        n, d = len(arr), int(np.prod(self.input_shape_))
-        self.n_features_in_ = d
-        gen = torch.Generator().manual_seed(int(self.random_state or 0))
-        self.ae_ = self._build(self.input_shape_, hidden).to(self.device_)
+    def _extra_checks(self):
+        self._check_hidden()
+        return check_nu(self.nu)
+
+    def _fit(self, Xt, generator, nu):
+        """Alternate autoencoder fits on L = X - S and proximal steps on S (``Xt``: the checked device tensor).
+
+        The base ``fit`` checks the settings and X, picks the device and runs this inside a private RNG fork seeded
+        by ``random_state`` (the caller's global RNGs are left as they were). TrainingDiverged when the loss, the
+        reconstructions or the training scores become NaN or infinite.
+        """
+        if self.net == "cae" and Xt.ndim != 4:
+            raise ValueError("net='cae' (RCAE) needs images (N, C, H, W) or (N, H, W); got vectors. "
+                             "Use net='mlp' (RDA) for vectors.")
+        shape = tuple(Xt.shape)
+        n, d = len(Xt), int(np.prod(self.input_shape_))
+        self.ae_ = self._build(self.input_shape_, self._check_hidden()).to(self.device_)
         opt = torch.optim.Adam(self.ae_.parameters(), lr=self.lr)
-        Xf = arr.reshape(n, d).astype(np.float64)
+        Xf = Xt.cpu().numpy().reshape(n, d).astype(np.float64)
         norm_x = max(float(np.linalg.norm(Xf)), 1e-12)
         S = np.zeros_like(Xf)
         lam = None if self.lam is None else float(self.lam)
         prev = None
         self.history_ = []
         for outer in range(1, self.n_outer + 1):
-            L = torch.from_numpy((Xf - S).astype(np.float32).reshape(arr.shape)).to(self.device_)
+            L = torch.from_numpy((Xf - S).astype(np.float32).reshape(shape)).to(self.device_)
 
             def step(xb, idx):
                 err = ((self.ae_(xb) - xb) ** 2).flatten(1).mean(1)
                 return err.mean(), err, None
 
-            h = train_epochs(L, step, opt, self.inner_epochs, self.batch_size, gen, modules=(self.ae_,),
+            h = train_epochs(L, step, opt, self.inner_epochs, self.batch_size, generator, modules=(self.ae_,),
                              verbose=self.verbose, desc=f"robust AE {outer}/{self.n_outer}")
-            if not all(math.isfinite(r["loss"]) for r in h):
-                raise RuntimeError("The robust autoencoder's training diverged (non-finite loss); lower lr.")
             LD = self._reconstruct(L).cpu().numpy().reshape(n, d).astype(np.float64)
+            if not (all(math.isfinite(r["loss"]) for r in h) and np.isfinite(LD).all()):
+                raise TrainingDiverged(
+                    f"{type(self).__name__} diverged in outer iteration {outer}: the autoencoder's loss or "
+                    f"reconstructions became NaN or infinite. Lower the learning rate lr (now {self.lr:g}) and "
+                    "scale the inputs to [0, 1] (ocad_lab.data.preprocess).", epoch=outer)
             R = Xf - LD
             if lam is None:  # once: about a share nu of rows (entries) start nonzero in S
                 mags = np.linalg.norm(R, axis=1) if self.penalty == "l21" else np.abs(R).ravel()
@@ -393,17 +445,43 @@ class RobustAutoencoder(_Detector):
         self.lam_ = lam
         self.S_ = S
         self.outliers_ = np.flatnonzero(np.abs(S).sum(axis=1) > 0)
-        self.offset_ = 0.0
-        self.offset_ = float(np.quantile(self.score_samples(arr), nu))
-        return self
+        train_scores = self._score(Xt)
+        self._check_finite_result(train_scores)
+        self.offset_ = float(np.quantile(train_scores, nu))
+
+    def _score(self, Xt):
+        R = self._reconstruct(Xt) - Xt
+        return -(R**2).flatten(1).mean(1).cpu().numpy().astype(np.float64)
 
     def score_samples(self, X):
         """Minus the mean squared reconstruction error of ``X``: higher means more normal."""
-        check_is_fitted(self, "offset_")
-        arr = check_input(X, fitted_shape=self.input_shape_, min_samples=1)
-        Xt = torch.from_numpy(arr).to(self.device_)
-        R = self._reconstruct(Xt) - Xt
-        return -(R**2).flatten(1).mean(1).cpu().numpy().astype(np.float64)
+        return self._score(self._prepare(X))
+
+    def transform(self, X):
+        """The autoencoder's codes E(x), (N, rep_dim) float32."""
+        Xt = self._prepare(X)
+        self.ae_.eval()
+        return predict_batched(self.ae_.encoder, Xt).cpu().numpy()
+
+    # -- persistence -----------------------------------------------------------------------------------------
+    def _state(self):
+        hidden = [int(h) for h in self._check_hidden()]
+        return {"arch": {"net": self.net, "in_shape": list(self.input_shape_), "hidden": hidden,
+                         "rep_dim": int(self.rep_dim)},
+                "ae": self.ae_.state_dict(), "S": torch.from_numpy(np.array(self.S_)), "lam": float(self.lam_),
+                "n_iter": int(self.n_iter_)}
+
+    def _restore(self, state):
+        arch = state["arch"]
+        if arch["net"] == "cae":
+            ae = PaperConvAutoencoder(tuple(arch["in_shape"]), arch["rep_dim"])
+        else:
+            ae = _MLPAE(tuple(arch["in_shape"]), tuple(arch["hidden"]), arch["rep_dim"])
+        ae.load_state_dict(state["ae"])
+        self.ae_ = ae.to(self.device_).eval()
+        self.S_ = state["S"].numpy()
+        self.lam_, self.n_iter_ = float(state["lam"]), int(state["n_iter"])
+        self.outliers_ = np.flatnonzero(np.abs(self.S_).sum(axis=1) > 0)
 
 
 class RDA(RobustAutoencoder):
@@ -432,3 +510,8 @@ class RCAE(RobustAutoencoder):
         super().__init__(net=net, hidden=hidden, rep_dim=rep_dim, lam=lam, penalty=penalty, n_outer=n_outer,
                          inner_epochs=inner_epochs, lr=lr, batch_size=batch_size, nu=nu, tol=tol,
                          random_state=random_state, device=device, verbose=verbose)
+
+
+# ``ocad_lab.estimators.load`` finds the classes by their saved names.
+for _klass in (RobustAutoencoder, RDA, RCAE):
+    _est._CLASSES.setdefault(_klass.__name__, _klass)

@@ -17,8 +17,13 @@ import scipy.sparse as sp
 import torch
 from sklearn.exceptions import NotFittedError
 
+from ocad_lab.adversarial import SignClassifier
+from ocad_lab.anogan import AnoGAN
 from ocad_lab.baselines import KDE, OCSVM, IsolationForest, KernelSVDD
+from ocad_lab.dbn import DBNSVDD
 from ocad_lab.estimators import OCNN, AutoencoderDetector, CheckpointError, DeepSVDD, load
+from ocad_lab.paper_cae import PaperCAE
+from ocad_lab.robust import RCAE, RDA, RPCAOCSVM
 from ocad_lab.training import TrainingDiverged
 
 T = dict(num_epochs=3, batch_size=32, verbose=0)
@@ -49,6 +54,23 @@ def _fitted(kind):
         elif kind == "ocsvm_img":
             _FITTED[kind] = OCSVM().fit(np.random.default_rng(0).random((20, 28, 28)))
     return _FITTED[kind]
+
+
+def _nan_X(X):
+    X = np.array(X, dtype=np.float32)
+    X.reshape(len(X), -1)[0, 0] = np.nan
+    return X
+
+
+def _img(n=16, c=1, hw=8, seed=0):
+    return np.random.default_rng(seed).random((n, c, hw, hw)).astype(np.float32)
+
+
+#: tiny settings of the estimators brought onto the issue-10 base later (robust, DBN, paper CAE, AnoGAN, signs)
+RDA_T = dict(hidden=(4,), rep_dim=2, n_outer=1, inner_epochs=1, batch_size=16)
+CAE_T = dict(rep_dim=4, num_epochs=1, batch_size=8)
+GAN_T = dict(latent_dim=2, width=4, num_epochs=1, batch_size=16, n_iter=2, n_offset=16, verbose=0)
+SIGN_T = dict(width=2, num_epochs=1, batch_size=8, verbose=0)
 
 
 def _malicious_file(path, marker):
@@ -130,6 +152,42 @@ ROWS = {
                           r"Unknown device 'nonsense' \(the device argument\)", r"use 'cpu'"),
     "device=42": (lambda p: OCNN(device=42, **T).fit(_X()), TypeError, r"'device' parameter of OCNN",
                   r"set_params\(device="),
+    # settings of the robust / DBN / paper-CAE / AnoGAN / sign estimators
+    "RPCAOCSVM lam_scale='1'": (lambda p: RPCAOCSVM(lam_scale="1").fit(_X()), TypeError,
+                                r"'lam_scale' parameter of RPCAOCSVM.*Got '1'", r"Pass the number 1\.0, not the string"),
+    "RPCAOCSVM max_components=0": (lambda p: RPCAOCSVM(max_components=0).fit(_X()), ValueError,
+                                   r"'max_components' parameter of RPCAOCSVM.*\[1, inf\)", r"set_params"),
+    "RPCAOCSVM device='nonsense'": (lambda p: RPCAOCSVM(device="nonsense").fit(_X()), ValueError,
+                                    r"Unknown device 'nonsense'", r"use 'cpu'"),
+    "DBNSVDD n_components=(3,)": (lambda p: DBNSVDD(n_components=(3,)).fit(_X()), ValueError,
+                                  r"n_components must be two positive ints", r"e\.g\. \(256, 64\)"),
+    "DBNSVDD learning_rate=nan": (lambda p: DBNSVDD(learning_rate=np.nan).fit(_X()), ValueError,
+                                  r"'learning_rate' parameter of DBNSVDD.*Got nan", r"set_params"),
+    "DBNSVDD n_iter='5'": (lambda p: DBNSVDD(n_iter="5").fit(_X()), TypeError, r"'n_iter' parameter.*Got '5'",
+                           r"Pass the number 5\.0, not the string"),
+    "RDA lr='1e-3'": (lambda p: RDA(**{**RDA_T, "lr": "1e-3"}).fit(_X()), TypeError,
+                      r"'lr' parameter of RDA.*Got '1e-3'", r"Pass the number 0\.001, not the string"),
+    "RDA hidden=(0,)": (lambda p: RDA(**{**RDA_T, "hidden": (0,)}).fit(_X()), ValueError,
+                        r"hidden must be a sequence of positive layer sizes", r"e\.g\. \(200,\)"),
+    "RDA penalty='l3'": (lambda p: RDA(**{**RDA_T, "penalty": "l3"}).fit(_X()), ValueError,
+                         r"'penalty' parameter of RDA.*'l21'", r"set_params"),
+    "RCAE on vectors": (lambda p: RCAE(rep_dim=4, n_outer=1, inner_epochs=1).fit(_X()), ValueError,
+                        r"needs images", r"Use net='mlp' \(RDA\) for vectors"),
+    "PaperCAE num_epochs='3'": (lambda p: PaperCAE(**{**CAE_T, "num_epochs": "3"}).fit(_img()), TypeError,
+                                r"'num_epochs' parameter of PaperCAE.*Got '3'", r"Pass the number 3\.0"),
+    "PaperCAE nu=0": (lambda p: PaperCAE(**{**CAE_T, "nu": 0}).fit(_img()), ValueError,
+                      r"'nu' parameter of PaperCAE.*\(0\.0, 1\.0\]", r"set_params"),
+    "PaperCAE on vectors": (lambda p: PaperCAE(**CAE_T).fit(_X()), ValueError, r"needs images",
+                            r"reshape them"),
+    "AnoGAN lam=2": (lambda p: AnoGAN(**{**GAN_T, "lam": 2.0}).fit(_X()), ValueError,
+                     r"'lam' parameter of AnoGAN.*\[0\.0, 1\.0\]", r"set_params"),
+    "AnoGAN n_iter='10'": (lambda p: AnoGAN(**{**GAN_T, "n_iter": "10"}).fit(_X()), TypeError,
+                           r"'n_iter' parameter of AnoGAN.*Got '10'", r"Pass the number 10\.0"),
+    "SignClassifier lr='0.001'": (lambda p: SignClassifier(**{**SIGN_T, "lr": "0.001"}).fit(_img(c=3), np.zeros(16, int)),
+                                  TypeError, r"'lr' parameter of SignClassifier.*Got '0\.001'",
+                                  r"Pass the number 0\.001, not the string"),
+    "SignClassifier bad y": (lambda p: SignClassifier(**SIGN_T).fit(_img(c=3), np.full(16, 50)), ValueError,
+                             r"y must hold one integer class id", r"in 0\.\.42 per image"),
     # ---------------------------------------------------------------- diverging fits
     "DeepSVDD lr=1": (lambda p: DeepSVDD(lr=1.0, **T).fit(_X(200)), TrainingDiverged,
                       r"Deep SVDD diverged at epoch \d+", r"Lower the learning rate lr \(now 1\)"),
@@ -147,6 +205,13 @@ ROWS = {
                   r"Lower the learning rate lr \(now 1\), e\.g\. to 0\.1"),
     "DeepSVDD lr=1 names weight_decay": (lambda p: DeepSVDD(lr=1.0, weight_decay=1e-3, **T).fit(_X(200)),
                                          TrainingDiverged, r"diverged", r"check weight_decay \(now 0\.001\)"),
+    "RDA lr=1e3": (lambda p: RDA(**{**RDA_T, "inner_epochs": 3, "lr": 1e3}).fit(_X(200)), TrainingDiverged,
+                   r"robust AE 1/1 diverged at epoch 1", r"Lower the learning rate lr \(now 1000\)"),
+    "PaperCAE lr=1e3": (lambda p: PaperCAE(**{**CAE_T, "num_epochs": 3, "lr": 1e3}).fit(_img(40)), TrainingDiverged,
+                        r"paper CAE diverged at epoch 1", r"Lower the learning rate lr \(now 1000\)"),
+    "AnoGAN lr=1e30": (lambda p: AnoGAN(**{**GAN_T, "num_epochs": 3, "lr": 1e30}).fit(_X(200)), TrainingDiverged,
+                       r"AnoGAN diverged at epoch 1: the GAN's training loss became NaN or infinite",
+                       r"Lower the learning rate lr \(now 1e\+30\)"),
     # ---------------------------------------------------------------- bad X
     "zero features": (lambda p: DeepSVDD(**T).fit(np.zeros((20, 0), np.float32)), ValueError, r"0 feature",
                       r"minimum of 1 is required"),
@@ -158,6 +223,17 @@ ROWS = {
     "1-D X": (lambda p: KDE().fit(_X()[0]), ValueError, r"Expected 2D array, got 1D", r"Reshape your data"),
     "NaN in X": (lambda p: OCNN(**T).fit(np.where(_X() > 3.5, np.nan, _X())), ValueError, r"NaN or infinite values",
                  r"impute"),
+    "NaN in X (RPCAOCSVM)": (lambda p: RPCAOCSVM().fit(_nan_X(_X())), ValueError, r"1 NaN", r"impute"),
+    "NaN in X (DBNSVDD)": (lambda p: DBNSVDD().fit(_nan_X(_X())), ValueError, r"1 NaN", r"impute"),
+    "NaN in X (RDA)": (lambda p: RDA(**RDA_T).fit(_nan_X(_X())), ValueError, r"1 NaN", r"impute"),
+    "NaN in X (PaperCAE)": (lambda p: PaperCAE(**CAE_T).fit(_nan_X(_img())), ValueError, r"1 NaN", r"impute"),
+    "NaN in X (AnoGAN)": (lambda p: AnoGAN(**GAN_T).fit(_nan_X(_X())), ValueError, r"1 NaN", r"impute"),
+    "NaN in X (SignClassifier)": (lambda p: SignClassifier(**SIGN_T).fit(_nan_X(_img(c=3)), np.zeros(16, int)),
+                                  ValueError, r"1 NaN", r"impute"),
+    "wrong feature count (RPCAOCSVM)": (lambda p: RPCAOCSVM().fit(_X()).score_samples(_X()[:, :4]), ValueError,
+                                        r"X has 4 features, but RPCAOCSVM is expecting 6", r"same shape"),
+    "wrong image size (PaperCAE)": (lambda p: PaperCAE(**CAE_T).fit(_img()).score_samples(_img(hw=12)), ValueError,
+                                    r"but PaperCAE is expecting 64", r"same shape and preprocessing"),
     "inf in X at predict": (lambda p: _fitted("svdd").predict(np.full((2, 6), np.inf, np.float32)), ValueError,
                             r"2 inf", r"remove or impute"),
     "wrong feature count": (lambda p: _fitted("svdd").score_samples(_X()[:, :4]), ValueError,
