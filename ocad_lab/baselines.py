@@ -166,7 +166,7 @@ class OCSVM(_Detector):
     """
 
     _parameter_constraints = {
-        "kernel": [StrOptions({"rbf", "linear", "poly", "sigmoid"})],
+        "kernel": [StrOptions({"rbf", "linear", "poly", "sigmoid"}), callable],  # as sklearn: a callable kernel too
         "nu": [_NU],
         "gamma": _GAMMA,
         "pca": _PCA_OPTION,

@@ -25,7 +25,8 @@ What we use (``full_config()``), and where it differs from the paper:
 * Isolation Forest: PCA 95 %, 100 trees, sub-samples of 256.
 * OC-NN (not in the Deep SVDD paper): one hidden layer of 32 linear units on the frozen DCAE encoder, nu = 0.1,
   100 epochs of Adam (lr 1e-4, batch 200), r = nu-quantile of the scores after each epoch (its Algorithm 1).
-* AnoGAN is not implemented; its paper numbers are kept in :data:`PAPER_TABLE1` for reference.
+* AnoGAN is not in this sweep yet: it is implemented (:mod:`ocad_lab.anogan`, used for the stop-sign Table 2 in
+  :mod:`ocad_lab.stop_signs`), but its Table 1 paper numbers are kept in :data:`PAPER_TABLE1` for reference only.
 
 Quick mode (``OCAD_QUICK=1`` or ``quick=True``) runs the same code with few epochs (20 + 20, learning rate 1e-3).
 Fashion-MNIST is not in the paper's Table 1: it runs with the MNIST network and schedule, and its "paper" columns
@@ -82,6 +83,8 @@ __all__ = [
     "write_summary",
     "write_text_atomic",
     "ResultsFolderError",
+    "RowFormat",
+    "SWEEP_FORMAT",
     "run_key",
 ]
 
@@ -858,7 +861,8 @@ def summary_markdown(rows, title="ocad-lab reproduce", config=None):
 # ----------------------------------------------------------------------------------------------------------------
 # One place for everything that touches a results folder, so every code path that writes rows (the CLI, a sweep
 # runner, another protocol) gets the same integrity rules:
-#   * results.csv has exactly the header ROW_FIELDS; a foreign header is refused, never appended to;
+#   * results.csv has exactly the header of its RowFormat (the sweep's: ROW_FIELDS); a foreign header is refused,
+#     never appended to;
 #   * rows are appended as whole lines (one write, flush, fsync); a partial last line left by a killed process is
 #     repaired (complete row: the newline is added) or dropped (with a warning) before the next append;
 #   * config.json and summary.md are replaced atomically (temporary file + os.replace);
@@ -898,19 +902,41 @@ def _check_csv_path(path):
                                  "or choose another --out.")
 
 
-def _parse_row(r):
-    """Type one csv.DictReader row (strings) into a result row; raise KeyError/TypeError/ValueError if malformed."""
-    return {"dataset": r["dataset"], "normal_class": int(r["normal_class"]), "method": r["method"],
-            "seed": int(r["seed"]), "auroc": float(r["auroc"]), "auprc": float(r["auprc"]),
-            "p_at_10": float(r["p_at_10"]), "fit_seconds": float(r["fit_seconds"]), "device": r["device"]}
+@dataclass(frozen=True)
+class RowFormat:
+    """The columns of a results.csv and how each is typed when read back.
+
+    Parameters
+    ----------
+    fields : tuple of str
+        The header, in order; rows are written with these columns (other keys of a row are ignored).
+    ints, floats : tuple of str
+        The columns read back as ``int`` / ``float``; every other column stays a string. Values must not hold a
+        newline (a row is one line).
+    """
+
+    fields: tuple
+    ints: tuple = ()
+    floats: tuple = ()
+
+    def parse(self, rec):
+        """Type one CSV record (a list of strings, one per field) into a row dict; raise ValueError if malformed."""
+        if len(rec) != len(self.fields):
+            raise ValueError(f"{len(rec)} values for {len(self.fields)} columns")
+        return {k: int(v) if k in self.ints else float(v) if k in self.floats else v
+                for k, v in zip(self.fields, rec)}
 
 
-def repair_results(path):
+#: The Deep SVDD sweep's results.csv (``ocad-lab reproduce``): :data:`ROW_FIELDS`, typed.
+SWEEP_FORMAT = RowFormat(ROW_FIELDS, ints=("normal_class", "seed"), floats=("auroc", "auprc", "p_at_10", "fit_seconds"))
+
+
+def repair_results(path, row_format=SWEEP_FORMAT):
     """Make results.csv end with a newline before anything is appended; return what was done (or None).
 
     A process killed during a write can leave a last line without its newline. If that line is a complete row it
     is kept and the newline added; otherwise the partial line is dropped (its run will be redone). A warning says
-    which. A missing or empty file needs nothing.
+    which. A missing or empty file needs nothing. A file whose header is not ``row_format``'s is never modified.
     """
     _check_csv_path(path)
     if not os.path.exists(path) or os.path.getsize(path) == 0:
@@ -921,14 +947,13 @@ def repair_results(path):
         return None
     cut = data.rfind(b"\n") + 1  # start of the unterminated last line (0: the header itself is partial)
     last = data[cut:].decode("utf-8", errors="replace")
-    header = ",".join(ROW_FIELDS).encode()
+    header = ",".join(row_format.fields).encode()
     if (cut == 0 and not header.startswith(data)) or (cut > 0 and data[: data.find(b"\n")].rstrip(b"\r") != header):
         return None  # not our file: never modify it; read_results refuses it with the reason
     complete = False
     if cut > 0:
         try:
-            rec = next(csv.reader([last]))
-            _parse_row(dict(zip(ROW_FIELDS, rec, strict=True)))
+            row_format.parse(next(csv.reader([last])))
             complete = True
         except (StopIteration, KeyError, TypeError, ValueError):
             complete = False
@@ -948,13 +973,16 @@ def repair_results(path):
     return what
 
 
-def read_results(path):
+def read_results(path, row_format=SWEEP_FORMAT):
     """Read a results.csv written by :func:`append_row` into a list of typed rows (missing or empty file: []).
+
+    ``row_format`` (:class:`RowFormat`, default the sweep's :data:`SWEEP_FORMAT`) gives the expected header and the
+    types. A malformed row is skipped with a warning (its run will be redone); a partial last line is not a row.
 
     Raises
     ------
     ResultsFolderError
-        When ``path`` is a folder, or the file's header is not :data:`ROW_FIELDS` (a foreign file: its rows are
+        When ``path`` is a folder, or the file's header is not ``row_format.fields`` (a foreign file: its rows are
         not counted as done and nothing is appended under its header).
     """
     _check_csv_path(path)
@@ -968,29 +996,31 @@ def read_results(path):
     header = next(reader, None)
     if header is None and text:
         header = next(csv.reader([text]), [])
-    if tuple(header or ()) != ROW_FIELDS:
+    if tuple(header or ()) != tuple(row_format.fields):
         raise ResultsFolderError(
-            f"{path} is not an ocad-lab results file (its header is {','.join(header or [])[:80]!r}, expected "
-            f"{','.join(ROW_FIELDS)!r}); use another --out, or --fresh to delete it and start over."
+            f"{path} is not an ocad-lab results file of this kind (its header is {','.join(header or [])[:80]!r}, "
+            f"expected {','.join(row_format.fields)!r}); use another --out, or --fresh to delete it and start "
+            "over."
         )
     for rec in reader:
         if not rec:
             continue
         try:
-            rows.append(_parse_row(dict(zip(ROW_FIELDS, rec, strict=True))))
+            rows.append(row_format.parse(rec))
         except (KeyError, TypeError, ValueError):
             warnings.warn(f"{path}: skipping a malformed row {rec!r}; that run will be redone.", stacklevel=2)
     return rows
 
 
-def append_row(path, row):
+def append_row(path, row, row_format=SWEEP_FORMAT):
     """Append one row to results.csv as one whole line (header first if the file is new): one write, flush, fsync.
 
-    A partial last line left by an earlier crash is repaired first (:func:`repair_results`).
+    A partial last line left by an earlier crash is repaired first (:func:`repair_results`). The columns are
+    ``row_format.fields`` (default the sweep's :data:`ROW_FIELDS`).
     """
-    repair_results(path)
+    repair_results(path, row_format)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=ROW_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=row_format.fields, extrasaction="ignore", lineterminator="\n")
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         writer.writeheader()
     writer.writerow(row)
@@ -1000,7 +1030,8 @@ def append_row(path, row):
         os.fsync(fh.fileno())
 
 
-def check_results_folder(out, settings, keys=("dataset", "quick", "config"), force=False, fresh=False):
+def check_results_folder(out, settings, keys=("dataset", "quick", "config"), force=False, fresh=False,
+                         row_format=SWEEP_FORMAT, select=None):
     """Check a results folder before a sweep writes to it; return the rows already done there.
 
     Parameters
@@ -1015,6 +1046,10 @@ def check_results_folder(out, settings, keys=("dataset", "quick", "config"), for
         Accept a folder whose config.json differs, or that has rows but no config.json.
     fresh : bool
         Delete results.csv, config.json and summary.md first.
+    row_format : RowFormat
+        The header and types of results.csv (default the sweep's :data:`SWEEP_FORMAT`).
+    select : callable or None
+        ``select(row) -> bool``: which of the rows are returned; None (the sweep): those of ``settings["dataset"]``.
 
     Raises
     ------
@@ -1039,8 +1074,8 @@ def check_results_folder(out, settings, keys=("dataset", "quick", "config"), for
         _check_csv_path(csv_path)
         return []
     _check_csv_path(csv_path)
-    repair_results(csv_path)
-    rows = read_results(csv_path)
+    repair_results(csv_path, row_format)
+    rows = read_results(csv_path, row_format)
     if os.path.exists(cfg_path):
         try:
             with open(cfg_path, encoding="utf-8") as fh:
@@ -1057,7 +1092,9 @@ def check_results_folder(out, settings, keys=("dataset", "quick", "config"), for
     elif rows and not force:
         raise ResultsFolderError(f"{csv_path} holds {len(rows)} row(s) but {out} has no config.json, so nothing says "
                                  f"which settings made them; {_HINT}.")
-    return [r for r in rows if r["dataset"] == settings.get("dataset")]
+    if select is None:
+        return [r for r in rows if r["dataset"] == settings.get("dataset")]
+    return [r for r in rows if select(r)]
 
 
 def write_config(out, settings):

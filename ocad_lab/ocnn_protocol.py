@@ -31,16 +31,15 @@ The paper's own numbers are :data:`PAPER_OCNN_TABLES` (Tables 3a, 3b, 4a and 4b,
 
 from __future__ import annotations
 
-import csv
 import functools
 import math
-import os
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import experiments as ex
 from .config import get_device, is_quick
 
 __all__ = [
@@ -57,6 +56,8 @@ __all__ = [
     "max_auprc_given_auroc",
     "max_mean_auprc_given_mean_auroc",
     "paper_feasibility",
+    "ROW_FORMAT",
+    "protocol_keys",
     "read_protocol_results",
     "append_protocol_row",
 ]
@@ -97,8 +98,11 @@ _LABELS = {"ocnn-linear": "OC-NN-Linear", "ocnn-sigmoid": "OC-NN-Sigmoid", "ocnn
 
 ROW_FIELDS = ("dataset", "normal_class", "method", "seed", "auprc", "auroc", "p_at_10", "auprc_sign", "auroc_sign",
               "p_at_10_sign", "auprc_normal", "n", "n_anomalies", "fit_seconds", "score_seconds", "device", "notes")
-_FLOATS = ("auprc", "auroc", "p_at_10", "auprc_sign", "auroc_sign", "p_at_10_sign", "auprc_normal", "fit_seconds",
-           "score_seconds")
+#: The protocol's results.csv, read and written by the same functions as the Deep SVDD sweep's
+#: (:func:`ocad_lab.experiments.read_results`, :func:`~ocad_lab.experiments.append_row`, ...).
+ROW_FORMAT = ex.RowFormat(ROW_FIELDS, ints=("normal_class", "seed", "n", "n_anomalies"),
+                          floats=("auprc", "auroc", "p_at_10", "auprc_sign", "auroc_sign", "p_at_10_sign",
+                                  "auprc_normal", "fit_seconds", "score_seconds"))
 
 # ---------------------------------------------------------------------------------------------- paper's tables
 # Transcribed from the paper's Tables 3 (a: MNIST, b: USPS) and 4 (a: CIFAR-10, b: PFAM): mean ± standard error over
@@ -455,6 +459,11 @@ def _build(method, setup, cfg, nu, seed, cae, device):
     raise ValueError(f"Unknown method {method!r}.")  # pragma: no cover - check_protocol_methods guards
 
 
+def _one_line(message):
+    """A warning's text on one line of at most 100 characters (a results row is one line)."""
+    return " ".join(str(message).split())[:100]
+
+
 def run_draw(dataset, seed, methods=None, config=None, device=None, root=None, return_scores=False,
              progress=False):
     """Run every method on one mixture (fitted and scored on the same set); return rows (and scores).
@@ -518,7 +527,7 @@ def run_draw(dataset, seed, methods=None, config=None, device=None, root=None, r
         rows.append({"dataset": dataset, "normal_class": setup.normal, "method": key, "seed": int(seed),
                      **_metrics(y, dec), "n": len(y), "n_anomalies": int(y.sum()), "fit_seconds": fit_s,
                      "score_seconds": score_s, "device": str(dev),
-                     "notes": "; ".join(sorted({f"{w.category.__name__}: {str(w.message)[:100]}" for w in caught}))})
+                     "notes": "; ".join(sorted({f"{w.category.__name__}: {_one_line(w.message)}" for w in caught}))})
         if return_scores:
             scores[key] = np.asarray(dec, dtype=np.float64)
         if bar is not None:
@@ -530,39 +539,20 @@ def run_draw(dataset, seed, methods=None, config=None, device=None, root=None, r
 
 # ---------------------------------------------------------------------------------------------- results files
 def read_protocol_results(path):
-    """Rows of a protocol results.csv (missing file: []); malformed rows are skipped with a warning."""
-    if not os.path.exists(path):
-        return []
-    rows = []
-    with open(path, newline="") as fh:
-        for r in csv.DictReader(fh):
-            try:
-                row = {k: r[k] for k in ROW_FIELDS if k != "notes"}
-                row["notes"] = r.get("notes") or ""
-                for k in _FLOATS:
-                    row[k] = float(row[k])
-                for k in ("normal_class", "seed", "n", "n_anomalies"):
-                    row[k] = int(row[k])
-                rows.append(row)
-            except (KeyError, TypeError, ValueError):
-                warnings.warn(f"{path}: skipping a malformed row {r!r}; that run will be redone.", stacklevel=2)
-    return rows
+    """Rows of a protocol results.csv: :func:`ocad_lab.experiments.read_results` with :data:`ROW_FORMAT`."""
+    return ex.read_results(path, ROW_FORMAT)
 
 
 def append_protocol_row(path, row):
-    """Append one row (header first for a new file) and flush it to disk, as ``experiments.append_row``."""
-    new = not os.path.exists(path) or os.path.getsize(path) == 0
-    with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS, extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Append one row as one whole line: :func:`ocad_lab.experiments.append_row` with :data:`ROW_FORMAT`."""
+    ex.append_row(path, row, ROW_FORMAT)
 
 
-def _run_key(row):
-    return (row["dataset"], int(row["normal_class"]), row["method"], int(row["seed"]))
+def protocol_keys(datasets, methods, draws):
+    """The run keys (dataset, normal class, method, draw) that a protocol invocation wants, in run order."""
+    methods = check_protocol_methods(methods)
+    return [(ds, _setup(ds).normal, method_key(m, _setup(ds)), seed) for ds in datasets for seed in range(int(draws))
+            for m in methods]
 
 
 def ocnn_protocol(datasets=("mnist", "usps", "cifar10"), methods=None, draws=None, config=None, out=None,
@@ -576,7 +566,9 @@ def ocnn_protocol(datasets=("mnist", "usps", "cifar10"), methods=None, draws=Non
     draws : int or None (the config's: 20 full, 2 quick)
     config : dict from :func:`protocol_config`
     out : path of a results.csv, optional
-        Rows are appended as they finish; draws whose rows are all there already are skipped (resumable).
+        Rows are appended as they finish (whole lines, :func:`ocad_lab.experiments.append_row`); runs whose rows
+        are there already are skipped (resumable). A file with another header is refused
+        (:class:`ocad_lab.experiments.ResultsFolderError`), never appended to.
     device, root, progress : as :func:`run_draw`
     return_scores : bool
         Also return ``{dataset: {"y": labels, <method>: decision values}}`` of draw 0 (for histograms; only for
@@ -593,8 +585,11 @@ def ocnn_protocol(datasets=("mnist", "usps", "cifar10"), methods=None, draws=Non
     if draws < 1:
         raise ValueError(f"draws must be >= 1, got {draws}.")
     methods = check_protocol_methods(methods)
-    done = read_protocol_results(out) if out is not None else []
-    have = {_run_key(r): r for r in done}
+    done = []
+    if out is not None:  # a partial last line is repaired (or dropped) first: never lost, never run twice
+        ex.repair_results(out, ROW_FORMAT)
+        done = read_protocol_results(out)
+    have = {ex.run_key(r): r for r in done}
     rows, all_scores = [], {}
     for ds in datasets:
         setup = _setup(ds)
@@ -610,7 +605,7 @@ def ocnn_protocol(datasets=("mnist", "usps", "cifar10"), methods=None, draws=Non
                 result, all_scores[ds] = result
             for row in result:
                 if out is not None:
-                    append_protocol_row(out, row)
+                    ex.append_row(out, row, ROW_FORMAT)
                 rows.append(row)
     return (rows, all_scores) if return_scores else rows
 
@@ -678,30 +673,25 @@ def table_text(rows, dataset):
 
 
 # ---------------------------------------------------------------------------------------- `ocad-lab reproduce`
-def _atomic_write(path, text):
-    """Write ``text`` to a temporary file beside ``path``, then move it into place (never a half-written file)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def cli_reproduce(args):
     """``ocad-lab reproduce --protocol ocnn``: run the missing draws, append rows to results.csv, write summary.md.
 
     ``--dataset`` takes a comma-separated list of :data:`SETUPS` keys (default: mnist,usps,cifar10; in quick mode
     mnist5k,digits), ``--methods`` keys of :data:`PROTOCOL_METHODS` (default all), ``--seeds`` the number of draws
-    (default 20, quick 2). A folder holding a run with other settings is refused unless ``--force``; ``--fresh``
-    starts over.
+    (default 20, quick 2). The results folder follows the same rules as the Deep SVDD sweep's
+    (:func:`ocad_lab.experiments.check_results_folder`): a folder holding a run with other settings, rows without a
+    config.json or a results.csv of another kind is refused (one line, exit 2) unless ``--force``; ``--fresh``
+    starts over; a partial last line is repaired. Ctrl-C prints one line and exits 130; the same command resumes.
     """
-    import json
     import sys
     from pathlib import Path
 
     from .config import SettingError, get_device
     from .data import DatasetUnavailable
+
+    def error(message, code=2):
+        sys.stderr.write(f"ocad-lab reproduce: error: {message}\n")
+        return code
 
     parser = args._parser
     quick = bool(args.quick) or is_quick()
@@ -727,42 +717,41 @@ def cli_reproduce(args):
         if out.exists() and not out.is_dir():
             raise SettingError(f"--out {out} is a file, not a folder; choose a folder path (it is created).")
     except SettingError as err:
-        sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
-        return 2
+        return error(err)
     try:  # fail early, before any file is written, when a data set is not here
         for ds in datasets:
             draw_mixture(ds, 0)
     except (DatasetUnavailable, ValueError) as err:
-        sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
-        return 1
-    out.mkdir(parents=True, exist_ok=True)
-    cfg_path, csv_path = out / "config.json", out / "results.csv"
-    if args.fresh:
-        for p in (cfg_path, csv_path, out / "summary.md"):
-            if p.exists():
-                p.unlink()
-    elif cfg_path.exists() and not args.force:
-        try:
-            old = json.loads(cfg_path.read_text())
-        except (OSError, ValueError):
-            parser.error(f"{cfg_path} is not readable JSON; use --fresh to start over")
-        if old.get("protocol") != "ocnn" or old.get("quick") != quick or old.get("config") != cfg:
-            parser.error(f"{out} holds a run with other settings; use another --out, --force or --fresh")
-    _atomic_write(cfg_path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        return error(err, 1)
+    try:  # the results folder, as the Deep SVDD sweep's: foreign, config-less or other-settings folders are refused
+        previous = ex.check_results_folder(out, settings, keys=("protocol", "quick", "config"), force=args.force,
+                                           fresh=args.fresh, row_format=ROW_FORMAT, select=lambda r: True)
+    except ex.ResultsFolderError as err:
+        return error(err)
+    csv_path = out / ex.RESULTS_CSV
+    wanted = protocol_keys(datasets, methods, draws)
+    n_before = len(set(wanted) & {ex.run_key(r) for r in previous})
+    ex.write_config(out, settings)
     print(f"ocad-lab reproduce --protocol ocnn: {', '.join(datasets)}; {len(methods)} method(s) x {draws} draw(s) "
-          f"({'quick' if quick else 'full'} mode); rows in {csv_path} (resumable).", flush=True)
+          f"= {len(wanted)} runs; {n_before} already in {csv_path} (skipped) "
+          f"({'quick' if quick else 'full'} mode).", flush=True)
     try:
         rows = ocnn_protocol(datasets, methods, draws, cfg, out=csv_path, device=args.device,
                              progress=not args.no_progress)
-    except DatasetUnavailable as err:
-        sys.stderr.write(f"ocad-lab reproduce: error: {err}\n")
-        return 1
+        text = "\n\n".join(table_text(rows, d) for d in datasets)
+        title = "# OC-NN protocol (Chalapathy et al. 2018, Tables 3-4)\n\n"
+        ex.write_text_atomic(out / ex.SUMMARY_MD, title + "```\n" + text + "\n```\n")
     except KeyboardInterrupt:
-        sys.stderr.write(f"\nocad-lab reproduce --protocol ocnn: interrupted; the rows done are kept in {csv_path} "
-                         "and the same command resumes.\n")
+        try:  # the file is the record: whole lines only, so the rows in it are the runs done
+            n_done = len(set(wanted) & {ex.run_key(r) for r in ex.read_results(csv_path, ROW_FORMAT)})
+        except (ex.ResultsFolderError, OSError, KeyboardInterrupt):
+            n_done = n_before
+        sys.stderr.write(f"\nocad-lab reproduce --protocol ocnn: interrupted after {n_done} of {len(wanted)} runs "
+                         f"({n_done - n_before} new in {csv_path}); the same command resumes.\n")
         return 130
-    text = "\n\n".join(table_text(rows, d) for d in datasets)
-    title = "# OC-NN protocol (Chalapathy et al. 2018, Tables 3-4)\n\n"
-    _atomic_write(out / "summary.md", title + "```\n" + text + "\n```\n")
+    except DatasetUnavailable as err:
+        return error(err, 1)
+    except ex.ResultsFolderError as err:
+        return error(err)
     print(text)
     return 0

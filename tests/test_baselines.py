@@ -246,3 +246,18 @@ def test_kde_grid_edge_warning_explains_the_trade_off_and_gives_no_harmful_advic
     msg = str(rec[0].message)
     assert "smallest bandwidth" in msg and "not the one that best separates anomalies" in msg
     assert "pass a wider" not in msg and "not a reason to widen the grid" in msg
+
+
+def test_ocsvm_takes_a_callable_kernel_as_sklearn_does():
+    # Notebook 01's exercise compares KernelSVDD and OCSVM on the same user-given kernel function.
+    from sklearn.metrics.pairwise import laplacian_kernel
+    from sklearn.svm import OneClassSVM
+
+    from ocad_lab.baselines import OCSVM
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    kernel = lambda A, B: laplacian_kernel(A, B, gamma=1.0)  # noqa: E731
+    ours = OCSVM(kernel=kernel, nu=0.2).fit(X)
+    ref = OneClassSVM(kernel=kernel, nu=0.2).fit(X)
+    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-10)
