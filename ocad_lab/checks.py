@@ -26,6 +26,7 @@ Adding an exercise (e.g. for notebooks 07 and 08): write a function ``_ex_NN_K(a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import numbers
 
@@ -605,3 +606,235 @@ def _ex_06_3(answer, **objects):
     if not _close(got, ref, 5e-3):
         raise _wrong(f"{got:.3f} is not this model's test AUROC on the split you passed.", where)
     return f"untuned OC-SVM: AUROC {ref:.3f}; compare with the tuned row of the table."
+
+
+# ---------------------------------------------------------------------------------------------- 07
+
+def _seed_rows(rows, dataset, seed):
+    return {r["method"]: r for r in rows if r["dataset"] == dataset and r["seed"] == seed}
+
+
+def _row_list(rows, what, where):
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict("records")
+    if not isinstance(rows, (list, tuple)) or not rows or not all(isinstance(r, dict) and "method" in r for r in rows):
+        raise _wrong(f"{what} should be the list of rows op.ocnn_protocol returns.", where)
+    return list(rows)
+
+
+def _per_method(got, ref, what, where, sign_note):
+    if not isinstance(got, dict) or set(got) != set(ref):
+        raise _wrong(f"{what} should be a dict with one entry per method of your run: {', '.join(sorted(ref))}.",
+                     where)
+    vals = {m: _number(got[m], f"{what}[{m!r}]", where) for m in ref}
+    tol = 1e-6
+    if all(_close(vals[m], -ref[m], tol) for m in ref) and any(abs(ref[m]) > tol for m in ref):
+        raise _wrong(f"every entry of {what} has the wrong sign: {sign_note}", where)
+    for m in ref:
+        if not _close(vals[m], ref[m], tol):
+            return m, vals[m]
+    return None
+
+
+@_exercise("07.1")
+def _ex_07_1(answer, **objects):
+    from . import ocnn_protocol as op
+
+    (rows,) = _need(objects, "rows")
+    where = ("replace op.SETUPS['mnist5k'] by dataclasses.replace(..., anomalies=(9,)), run op.ocnn_protocol(['mnist5k'], "
+             "methods=[...], draws=1, config=CFG) (draw 0), put the old setup back, then drop[m] = AUROC of m in "
+             "Part 1's draw 0 of mnist5k minus its AUROC on 4 vs 9.")
+    new_rows, drop = _fields(answer, ("rows", "drop"), where)
+    new_rows = _row_list(new_rows, "answer['rows']", where)
+    if op.SETUPS["mnist5k"].anomalies == (9,):
+        raise _wrong("op.SETUPS['mnist5k'] is still the 4-vs-9 task: put the saved setup back (try/finally), or "
+                     "every later run of this notebook uses 4 vs 9 too.", where)
+    if {r["dataset"] for r in new_rows} != {"mnist5k"} or {r["seed"] for r in new_rows} != {0}:
+        raise _wrong("answer['rows'] should hold draw 0 (seed 0) of mnist5k only (draws=1).", where)
+    mine = {r["method"]: r for r in new_rows}
+    if "iforest" not in mine:
+        raise _wrong("run 'iforest' among the methods: the check reruns it to see which task your rows come from.",
+                     where)
+    part1 = _seed_rows(rows, "mnist5k", 0)
+    missing = sorted(set(mine) - set(part1))
+    if missing:
+        raise _wrong(f"Part 1 has no mnist5k row for {', '.join(missing)}: use the method keys of Part 1.", where)
+    base = op.SETUPS["mnist5k"]
+    op.SETUPS["_check_4v9"] = dataclasses.replace(base, anomalies=(9,))
+    try:
+        ref_if = op.run_draw("_check_4v9", 0, methods=["iforest"])[0]["auroc"]
+    finally:
+        op.SETUPS.pop("_check_4v9", None)
+    got_if = float(mine["iforest"]["auroc"])
+    if not _close(got_if, ref_if, 1e-9):
+        if _close(got_if, part1["iforest"]["auroc"], 1e-9):
+            raise _wrong("your rows are the original task's (4 vs 0, 7, 9): replace op.SETUPS['mnist5k'] BEFORE "
+                         "calling op.ocnn_protocol.", where)
+        raise _wrong(f"your Isolation Forest AUROC {got_if:.3f} is not the one of draw 0 of 4 vs 9 "
+                     f"({ref_if:.3f}).", where)
+    ref = {m: float(part1[m]["auroc"]) - float(r["auroc"]) for m, r in mine.items()}
+    off = _per_method(drop, ref, "answer['drop']", where,
+                      "drop = Part 1's AUROC minus the 4-vs-9 AUROC (positive when the task got harder).")
+    if off:
+        m, v = off
+        both = [r for r in rows if r["dataset"] == "mnist5k" and r["method"] == m]
+        mean_before = float(np.mean([r["auroc"] for r in both]))
+        if _close(v, mean_before - float(mine[m]["auroc"]), 1e-6):
+            raise _wrong(f"drop[{m!r}] uses the MEAN over Part 1's draws: compare draw 0 with draw 0 (the same "
+                         "normal images).", where)
+        raise _wrong(f"drop[{m!r}] = {v:.4f} is not Part 1's draw-0 AUROC minus your 4-vs-9 AUROC.", where)
+    note = ", ".join(f"{m} {ref[m]:+.3f}" for m in sorted(ref))
+    return f"AUROC drops (Part 1 − 4 vs 9): {note}."
+
+
+@_exercise("07.2")
+def _ex_07_2(answer, **objects):
+    from . import ocnn_protocol as op
+
+    n_norm, n_anom = op.PAPER_COUNTS["mnist"]
+    where = (f"with the normals positive, n_pos = {n_norm} and n_neg = {n_anom} (op.PAPER_COUNTS['mnist']); a random "
+             "ranking's expected AUPRC is the positive share; the best at AUROC 0.5 is "
+             "op.max_auprc_given_auroc(auroc, n_pos, n_neg).")
+    rnd, best = _pair(answer, ("random AUPRC", "largest AUPRC at AUROC 0.5"), where)
+    share = n_norm / (n_norm + n_anom)
+    ref_best = float(op.max_auprc_given_auroc(0.5, n_norm, n_anom))
+    wrong_best = float(op.max_auprc_given_auroc(0.5, n_anom, n_norm))
+    if _close(rnd, ref_best, 1e-3) and _close(best, share, 0.01) and not _close(ref_best, share, 0.01):
+        raise _wrong("the two numbers are swapped: first the random ranking's AUPRC, then the bound.", where)
+    if _close(rnd, 1 - share, 0.01):
+        raise _wrong(f"{rnd:.3f} is the ANOMALY share: that is chance level with the anomalies positive; here the "
+                     "normals are the positive class.", where)
+    if not _close(rnd, share, 0.01):
+        raise _wrong(f"{rnd:.3f} is not what a random ranking gets with the normals positive.", where)
+    if _close(best, wrong_best, 1e-3):
+        raise _wrong(f"{best:.3f} is the bound with the ANOMALIES positive: the arguments are (auroc, n_pos, n_neg) "
+                     "and the positive class is the normals.", where)
+    if not _close(best, ref_best, 1e-3):
+        raise _wrong(f"{best:.4f} is not op.max_auprc_given_auroc(0.5, n_pos, n_neg) for these counts.", where)
+    return (f"random {share:.3f}, at most {ref_best:.3f} at AUROC 0.5: with the normals positive, AUPRCs of "
+            "0.97-0.99 say little about a detector.")
+
+
+@_exercise("07.3")
+def _ex_07_3(answer, **objects):
+    (rows,) = _need(objects, "rows")
+    where = ("op.ocnn_protocol(['mnist5k'], methods=[...], draws=1, config=op.protocol_config(ae_on='mixture')), "
+             "then change[m] = its AUROC minus Part 1's draw-0 AUROC of mnist5k (same mixture, only the CAE's "
+             "training data differ).")
+    new_rows, change = _fields(answer, ("rows", "change"), where)
+    new_rows = _row_list(new_rows, "answer['rows']", where)
+    if {r["dataset"] for r in new_rows} != {"mnist5k"} or {r["seed"] for r in new_rows} != {0}:
+        raise _wrong("answer['rows'] should hold draw 0 (seed 0) of mnist5k only (draws=1).", where)
+    mine = {r["method"]: r for r in new_rows}
+    part1 = _seed_rows(rows, "mnist5k", 0)
+    for m in ("ocnn-linear", "iforest"):
+        if m not in mine:
+            raise _wrong(f"run {m!r} among the methods (the prompt's list).", where)
+    if not _close(float(mine["iforest"]["auroc"]), float(part1["iforest"]["auroc"]), 1e-9):
+        raise _wrong("your Isolation Forest row differs from Part 1's draw 0: not the same mixture (did exercise 1 "
+                     "leave op.SETUPS['mnist5k'] on 4 vs 9?). IF uses no autoencoder, so it must not change.", where)
+    if _close(float(mine["ocnn-linear"]["auroc"]), float(part1["ocnn-linear"]["auroc"]), 1e-12) and \
+            _close(float(mine["ocnn-linear"]["auprc"]), float(part1["ocnn-linear"]["auprc"]), 1e-12):
+        raise _wrong("your OC-NN row is identical to Part 1's: its CAE was trained on the normals again. Pass "
+                     "config=op.protocol_config(ae_on='mixture').", where)
+    ref = {m: float(r["auroc"]) - float(part1[m]["auroc"]) for m, r in mine.items() if m in part1}
+    if len(ref) != len(mine):
+        raise _wrong("use the method keys of Part 1.", where)
+    off = _per_method(change, ref, "answer['change']", where,
+                      "change = AUROC with the CAE on the mixture minus Part 1's AUROC.")
+    if off:
+        m, v = off
+        raise _wrong(f"change[{m!r}] = {v:.4f} is not your AUROC minus Part 1's draw-0 AUROC.", where)
+    note = ", ".join(f"{m} {ref[m]:+.3f}" for m in sorted(ref))
+    return f"AUROC change, CAE on the mixture − on the normals: {note} (one draw: noisy)."
+
+
+# ---------------------------------------------------------------------------------------------- 08
+
+def _adv_set(adv, what, where):
+    if not all(hasattr(adv, a) for a in ("X_adv", "X_orig", "settings", "l2")):
+        raise _wrong(f"{what} should be the AdversarialSet that attack_stop_signs returns, got {type(adv).__name__}.",
+                     where)
+    return adv
+
+
+def _stop_sign_auroc(model, stop_train, stop_test, adv):
+    from .metrics import auroc
+    from .stop_signs import stop_sign_problem
+
+    p = stop_sign_problem(stop_train, stop_test, adv)
+    return float(auroc(p.y_test, -model.decision_function(p.X_test)))
+
+
+@_exercise("08.1")
+def _ex_08_1(answer, **objects):
+    model, adv, stop_train, stop_test = _need(objects, "model", "adv", "stop_train", "stop_test")
+    where = ("attack_stop_signs(clf, stop_test, n=N_ADV, steps=<more than ATTACK_STEPS>, seed=0), then score "
+             "t2.stop_sign_problem(stop_train, stop_test, <the new set>).X_test with the fitted one-class Deep SVDD: "
+             "auroc(problem.y_test, -model.decision_function(problem.X_test)).")
+    strong, got = _fields(answer, ("adv", "auroc"), where)
+    strong = _adv_set(strong, "answer['adv']", where)
+    got = _number(got, "the AUROC", where)
+    steps, steps0 = int(strong.settings["steps"]), int(adv.settings["steps"])
+    if steps <= steps0:
+        raise _wrong(f"your attack ran {steps} steps, section 2's ran {steps0}: a stronger attack needs more.", where)
+    ref = _stop_sign_auroc(model, stop_train, stop_test, strong)
+    if not _close(got, ref, 1e-6):
+        if _close(got, 1 - ref, 1e-6) and not _close(ref, 0.5, 1e-6):
+            raise _wrong(f"{got:.3f} is 1 minus the AUROC.", SIGN)
+        if _close(got, _stop_sign_auroc(model, stop_train, stop_test, adv), 1e-6):
+            raise _wrong(f"{got:.3f} is the AUROC of section 2's adversarials: build the problem from the NEW set.",
+                         where)
+        raise _wrong(f"{got:.3f} is not the one-class Deep SVDD's AUROC on the clean test signs + your "
+                     "adversarials.", where)
+    old = _stop_sign_auroc(model, stop_train, stop_test, adv)
+    return (f"median L2 {np.median(adv.l2):.2f} → {np.median(strong.l2):.2f} with {steps0} → {steps} steps; "
+            f"Deep SVDD AUROC {old:.3f} → {ref:.3f}.")
+
+
+@_exercise("08.2")
+def _ex_08_2(answer, **objects):
+    from .data import GTSRB_STOP_SIGN
+
+    model, clf, adv, stop_train, stop_test = _need(objects, "model", "clf", "adv", "stop_train", "stop_test")
+    where = ("SignClassifier(width=CLF_WIDTH, num_epochs=CLF_EPOCHS, random_state=1).fit(X_all, y_all), attack IT "
+             "with attack_stop_signs(clf2, stop_test, ...), and score the clean test signs + the new adversarials "
+             "with the SAME fitted Deep SVDD (no refit).")
+    clf2, adv2, got = _fields(answer, ("classifier", "adv", "auroc"), where)
+    if clf2 is clf:
+        raise _wrong("answer['classifier'] is section 1's classifier: train a second one (random_state=1).", where)
+    if not hasattr(clf2, "fingerprint"):
+        raise _wrong(f"answer['classifier'] should be a fitted SignClassifier, got {type(clf2).__name__}.", where)
+    if clf2.fingerprint() == clf.fingerprint():
+        raise _wrong("the second classifier has the same weights as the first: give it another random_state.", where)
+    adv2 = _adv_set(adv2, "answer['adv']", where)
+    got = _number(got, "the AUROC", where)
+    if adv2.settings.get("classifier") != clf2.fingerprint():
+        if adv2.settings.get("classifier") == clf.fingerprint():
+            raise _wrong("these adversarials were made against section 1's classifier, not the second one.", where)
+        raise _wrong("these adversarials were not made against answer['classifier'].", where)
+    if len(adv2) and (clf2.predict(adv2.X_adv) == GTSRB_STOP_SIGN).any():
+        raise _wrong("some 'adversarials' are still read as stop signs by the second classifier.", where)
+    ref = _stop_sign_auroc(model, stop_train, stop_test, adv2)
+    if not _close(got, ref, 1e-6):
+        if _close(got, 1 - ref, 1e-6) and not _close(ref, 0.5, 1e-6):
+            raise _wrong(f"{got:.3f} is 1 minus the AUROC.", SIGN)
+        raise _wrong(f"{got:.3f} is not the Deep SVDD's AUROC on the clean test signs + the new adversarials (the "
+                     "model of section 3, not refitted).", where)
+    old = _stop_sign_auroc(model, stop_train, stop_test, adv)
+    fooled = float(np.mean(clf.predict(adv2.X_adv) != GTSRB_STOP_SIGN)) if len(adv2) else float("nan")
+    return (f"Deep SVDD AUROC {ref:.3f} on attacks against the second classifier vs {old:.3f} against the first "
+            f"(median L2 {np.median(adv2.l2):.2f} vs {np.median(adv.l2):.2f}); the first classifier is fooled by "
+            f"{fooled:.0%} of the new adversarials.")
+
+
+_D_08_3 = "5844d11485eb21d5"  # digest("08.3", <the right option>)
+
+
+@_exercise("08.3")
+def _ex_08_3(answer, **objects):
+    where = ("section 3, 'Why the PCA-based shallow methods can score below chance': where the perturbation's norm "
+             "goes (inside / outside the PCA subspace), and where the adversarials sit inside it.")
+    _choice("08.3", answer, ("a", "b", "c"), _D_08_3, where)
+    return ("PCA keeps the directions of the clean signs' variance; the noise-like perturbation lies mostly outside "
+            "them, and inside them the blended adversarials look unusually typical.")

@@ -8,8 +8,12 @@ The generator touches exactly two things per notebook, so it can be re-run after
 
 * the badge: the line of the first markdown cell that starts with ``[![Open In Colab]`` (inserted as the cell's first
   line if there is none); the rest of that cell (title, time estimates) is left alone;
-* the install cell: the code cell whose first line is :data:`INSTALL_MARKER` (inserted after the first cell if there
-  is none); its whole source is generated.
+* the install cell: the code cell whose first line starts with :data:`INSTALL_PREFIX` (inserted after the first cell
+  if there is none); its whole source is generated.
+
+A notebook that needs one of the kit's optional extras (``[project.optional-dependencies]``, e.g. ``attacks`` for
+foolbox) names them in its metadata, ``"ocad_lab": {"colab_extras": ["attacks"]}``; its install cell then installs
+``ocad-lab[attacks] @ git+URL``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from pathlib import Path
 BADGE_PREFIX = "[![Open In Colab]"
 BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 INSTALL_MARKER = "# On Google Colab, install the kit first; anywhere else this cell does nothing."
+INSTALL_PREFIX = "# On Google Colab, install the kit first"   # also finds older variants of the marker line
+_EXTRA = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _GITHUB = re.compile(r"^https://github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 
 
@@ -59,12 +65,30 @@ def badge_line(url, notebook_name, branch="main", folder="notebooks"):
             f"{folder}/{notebook_name})")
 
 
-def install_source(url):
+def install_source(url, extras=()):
+    """The install cell's source; ``extras``: optional extras of the kit to install too (e.g. ``("attacks",)``)."""
     _, _, url = github_parts(url)
-    return (f"{INSTALL_MARKER}\n"
+    extras = list(extras or ())
+    bad = [e for e in extras if not isinstance(e, str) or not _EXTRA.match(e)]
+    if bad:
+        raise ValueError(f"extras {bad!r} are not names of optional extras (letters, digits, '.', '_', '-')")
+    if extras:
+        target = f"ocad-lab[{','.join(extras)}] @ git+{url}"
+        note = f"# (with the optional extra{'s' if len(extras) > 1 else ''} {', '.join(repr(e) for e in extras)})\n"
+    else:
+        target, note = f"git+{url}", ""
+    return (f"{INSTALL_MARKER}\n{note}"
             "import sys, subprocess\n"
             'if "google.colab" in sys.modules:\n'
-            f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{url}"], check=True)')
+            f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{target}"], check=True)')
+
+
+def notebook_extras(nb):
+    """The optional extras a notebook's install cell installs: its metadata ``ocad_lab.colab_extras``."""
+    extras = nb.get("metadata", {}).get("ocad_lab", {}).get("colab_extras", [])
+    if isinstance(extras, str) or not isinstance(extras, list):
+        raise ValueError(f"notebook metadata ocad_lab.colab_extras should be a list of extra names, got {extras!r}")
+    return extras
 
 
 def _text(cell):
@@ -97,12 +121,12 @@ def update_notebook(nb, url, notebook_name, branch="main"):
     else:
         lines = [badge, ""] + lines
     md["source"] = _lines("\n".join(lines))
-    install = next((c for c in nb["cells"] if c["cell_type"] == "code" and _text(c).startswith(INSTALL_MARKER)), None)
+    install = next((c for c in nb["cells"] if c["cell_type"] == "code" and _text(c).startswith(INSTALL_PREFIX)), None)
     if install is None:
         install = {"cell_type": "code", "execution_count": None, "id": _new_id(nb, "colab-install"), "metadata": {},
                    "outputs": [], "source": []}
         nb["cells"].insert(nb["cells"].index(md) + 1, install)
-    install["source"] = _lines(install_source(url))
+    install["source"] = _lines(install_source(url, notebook_extras(nb)))
     return json.dumps(nb, sort_keys=True) != before
 
 

@@ -136,7 +136,8 @@ def test_02_3_unrounded_swapped_and_wrong_end():
 
 
 @pytest.mark.parametrize("ex_id, options, right", [("03.3", ("outside", "on or outside"), "on or outside"),
-                                                    ("05.3", ("a", "b", "c"), "b"), ("06.2", ("a", "b", "c"), "c")])
+                                                    ("05.3", ("a", "b", "c"), "b"), ("06.2", ("a", "b", "c"), "c"),
+                                                    ("08.3", ("a", "b", "c"), "b")])
 def test_choices_compare_digests(ex_id, options, right):
     for option in options:
         if option != right:
@@ -172,3 +173,139 @@ def test_06_1_lowest_is_not_largest_drop():
     _wrong("06.1", {"easy_rows": easy, "hard_rows": hard, "method": "b"}, "LOSES most")
     _wrong("06.1", {"easy_rows": hard, "hard_rows": hard, "method": "a"}, "other classes")
     assert check("06.1", {"easy_rows": easy, "hard_rows": hard, "method": "a"})
+
+
+# ---- 07: the OC-NN protocol's rows (cheap methods on the embedded mnist5k mixture)
+
+def _rows_07(monkeypatch=None, anomalies=None, methods=("iforest", "ocsvm-rbf")):
+    import dataclasses
+
+    from ocad_lab import ocnn_protocol as op
+
+    saved = op.SETUPS["mnist5k"]
+    if anomalies:
+        op.SETUPS["mnist5k"] = dataclasses.replace(saved, anomalies=anomalies)
+    try:
+        return op.ocnn_protocol(["mnist5k"], methods=list(methods), draws=1, config=op.protocol_config(quick=True))
+    finally:
+        op.SETUPS["mnist5k"] = saved
+
+
+def test_07_1_original_task_sign_and_setup_left_changed(monkeypatch):
+    import dataclasses
+
+    from ocad_lab import ocnn_protocol as op
+
+    part1, hard = _rows_07(), _rows_07(anomalies=(9,))
+    before = {r["method"]: r["auroc"] for r in part1}
+    drop = {r["method"]: before[r["method"]] - r["auroc"] for r in hard}
+    _wrong("07.1", {"rows": part1, "drop": {m: 0.0 for m in before}}, "original task", rows=part1)
+    _wrong("07.1", {"rows": hard, "drop": {m: -v for m, v in drop.items()}}, "wrong sign", rows=part1)
+    _wrong("07.1", {"rows": hard, "drop": {"iforest": drop["iforest"]}}, "one entry per method", rows=part1)
+    assert check("07.1", {"rows": hard, "drop": drop}, rows=part1)
+    monkeypatch.setitem(op.SETUPS, "mnist5k", dataclasses.replace(op.SETUPS["mnist5k"], anomalies=(9,)))
+    _wrong("07.1", {"rows": hard, "drop": drop}, "put the saved setup back", rows=part1)
+
+
+def test_07_2_anomaly_share_and_swapped_counts():
+    from ocad_lab import ocnn_protocol as op
+
+    n_norm, n_anom = op.PAPER_COUNTS["mnist"]
+    share = n_norm / (n_norm + n_anom)
+    best = op.max_auprc_given_auroc(0.5, n_norm, n_anom)
+    _wrong("07.2", (1 - share, best), "ANOMALY share")
+    _wrong("07.2", (share, op.max_auprc_given_auroc(0.5, n_anom, n_norm)), "ANOMALIES positive")
+    _wrong("07.2", (best, share), "swapped")
+    assert check("07.2", (share, best))
+
+
+def test_07_3_same_autoencoder_and_other_mixture():
+    def row(method, auroc, seed=0):
+        return {"dataset": "mnist5k", "method": method, "seed": seed, "auroc": auroc, "auprc": auroc / 4}
+
+    part1 = [row("ocnn-linear", 0.55), row("iforest", 0.79), row("ocnn-linear", 0.6, seed=1)]
+    mixed = [row("ocnn-linear", 0.52), row("iforest", 0.79)]
+    change = {"ocnn-linear": 0.52 - 0.55, "iforest": 0.0}
+    _wrong("07.3", {"rows": [row("ocnn-linear", 0.55), row("iforest", 0.79)], "change": change},
+           "trained on the normals again", rows=part1)
+    _wrong("07.3", {"rows": [row("ocnn-linear", 0.52), row("iforest", 0.7)], "change": change},
+           "not the same mixture", rows=part1)
+    _wrong("07.3", {"rows": mixed, "change": {"ocnn-linear": 0.03, "iforest": 0.0}}, "wrong sign", rows=part1)
+    _wrong("07.3", {"rows": mixed + [row("iforest", 0.8, seed=1)], "change": change}, "draw 0 (seed 0)", rows=part1)
+    assert check("07.3", {"rows": mixed, "change": change}, rows=part1)
+
+
+# ---- 08: adversarial stop signs (synthetic colour signs, a tiny classifier and attack: no GTSRB data needed)
+
+class _MeanDistance:
+    """A stand-in for the fitted Deep SVDD: anomaly score = distance from the training mean."""
+
+    def fit(self, X):
+        self.mean_ = X.mean(axis=0)
+        return self
+
+    def decision_function(self, X):
+        return -np.sqrt(((X - self.mean_) ** 2).reshape(len(X), -1).sum(axis=1))
+
+
+@pytest.fixture(scope="module")
+def stop_signs_08():
+    pytest.importorskip("foolbox")
+    import torch
+
+    from ocad_lab.adversarial import SignClassifier, attack_stop_signs
+    from ocad_lab.data import GTSRB_STOP_SIGN
+    from ocad_lab.stop_signs import stop_sign_problem
+
+    palette = np.random.default_rng(123).uniform(0.1, 0.9, size=(43, 3))
+
+    def signs(n, seed):
+        y = np.repeat(np.arange(43), n)
+        X = palette[y][:, :, None, None] + np.random.default_rng(seed).normal(0, 0.03, size=(len(y), 3, 16, 16))
+        return np.clip(X, 0, 1).astype(np.float32), y
+
+    torch.set_num_threads(1)
+    X, y = signs(8, 0)
+    Xt, yt = signs(4, 1)
+    stop_train, stop_test = X[y == GTSRB_STOP_SIGN], Xt[yt == GTSRB_STOP_SIGN]
+    clfs = [SignClassifier(width=4, num_epochs=25, lr=1e-2, batch_size=64, verbose=0, random_state=s).fit(X, y)
+            for s in (0, 3)]
+    kw = dict(n=3, init_steps=50, seed=0, cache=None, verbose=0)
+    adv = attack_stop_signs(clfs[0], stop_test, steps=20, **kw)
+    strong = attack_stop_signs(clfs[0], stop_test, steps=60, **kw)
+    adv2 = attack_stop_signs(clfs[1], stop_test, steps=20, **kw)
+    model = _MeanDistance().fit(stop_sign_problem(stop_train, stop_test, adv).X_train)
+    return dict(model=model, adv=adv, strong=strong, adv2=adv2, clfs=clfs, stop_train=stop_train, stop_test=stop_test)
+
+
+def _auroc_08(d, adv):
+    from ocad_lab.metrics import auroc
+    from ocad_lab.stop_signs import stop_sign_problem
+
+    p = stop_sign_problem(d["stop_train"], d["stop_test"], adv)
+    return auroc(p.y_test, -d["model"].decision_function(p.X_test))
+
+
+def test_08_1_weaker_attack_old_adversarials_and_sign(stop_signs_08):
+    d = stop_signs_08
+    objs = {k: d[k] for k in ("model", "adv", "stop_train", "stop_test")}
+    ref = _auroc_08(d, d["strong"])
+    _wrong("08.1", {"adv": d["adv"], "auroc": _auroc_08(d, d["adv"])}, "needs more", **objs)
+    _wrong("08.1", {"adv": np.zeros(3), "auroc": ref}, "AdversarialSet", **objs)
+    if abs(ref - 0.5) > 1e-6:
+        _wrong("08.1", {"adv": d["strong"], "auroc": 1 - ref}, "1 minus", **objs)
+    if abs(ref - _auroc_08(d, d["adv"])) > 1e-6:
+        _wrong("08.1", {"adv": d["strong"], "auroc": _auroc_08(d, d["adv"])}, "section 2's adversarials", **objs)
+    assert check("08.1", {"adv": d["strong"], "auroc": ref}, **objs)
+
+
+def test_08_2_same_classifier_and_adversarials_against_the_first(stop_signs_08):
+    d = stop_signs_08
+    clf, clf2 = d["clfs"]
+    objs = {k: d[k] for k in ("model", "adv", "stop_train", "stop_test")}
+    ref = _auroc_08(d, d["adv2"])
+    _wrong("08.2", {"classifier": clf, "adv": d["adv"], "auroc": 0.5}, "section 1's classifier", clf=clf, **objs)
+    _wrong("08.2", {"classifier": clf2, "adv": d["adv"], "auroc": 0.5}, "against section 1's classifier",
+           clf=clf, **objs)
+    _wrong("08.2", {"classifier": clf2, "adv": d["adv2"], "auroc": ref + 0.2}, "not refitted", clf=clf, **objs)
+    assert check("08.2", {"classifier": clf2, "adv": d["adv2"], "auroc": ref}, clf=clf, **objs)

@@ -58,3 +58,30 @@ def test_nbgitpuller_link_is_built_from_the_repository_url():
     assert link == ("https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Fx%2Fmy_kit"
                     "&urlpath=lab%2Ftree%2Fmy_kit%2Fnotebooks%2F03_hypersphere_collapse.ipynb&branch=main")
     assert "course-release" in colab.nbgitpuller_link("https://h", "https://gitlab.com/a/course-release.git")
+
+
+def test_a_notebook_with_extras_installs_them_and_an_old_marker_variant_is_replaced():
+    old = {"cells": [{"cell_type": "markdown", "id": "a", "metadata": {}, "source": ["# 08"]},
+                     {"cell_type": "code", "id": "b", "metadata": {}, "outputs": [], "execution_count": None,
+                      "source": ["# On Google Colab, install the kit first (with foolbox); elsewhere nothing.\n",
+                                 "pass"]}],
+           "metadata": {"ocad_lab": {"colab_extras": ["attacks"]}}}
+    assert colab.update_notebook(old, "https://github.com/x/y", "08_x.ipynb")
+    assert len(old["cells"]) == 3 - 1                                  # replaced in place, not a second cell
+    install = "".join(old["cells"][1]["source"])
+    assert install.startswith(colab.INSTALL_MARKER)
+    assert '"ocad-lab[attacks] @ git+https://github.com/x/y"' in install
+    # the committed notebook 08 needs foolbox on Colab: its cell installs the extra
+    nb = json.loads((ROOT / "notebooks" / "08_adversarial_stop_signs.ipynb").read_text())
+    assert colab.notebook_extras(nb) == ["attacks"]
+    assert "ocad-lab[attacks] @ git+" in "".join(nb["cells"][1]["source"])
+    # the extra must exist in pyproject, or pip would silently install without it
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for p in notebook_paths(ROOT / "notebooks"):
+        assert set(colab.notebook_extras(json.loads(p.read_text()))) <= set(extras), p.name
+    with pytest.raises(ValueError, match="extra"):
+        colab.install_source("https://github.com/x/y", extras=["attacks]; rm"])
+    with pytest.raises(ValueError, match="colab_extras"):
+        colab.notebook_extras({"metadata": {"ocad_lab": {"colab_extras": "attacks"}}})
