@@ -136,7 +136,8 @@ def _reproduce_settings(args, parser):
                          f"their positions 0..{max(len(subs) - 1, 0)} in sorted order, got {args.classes}")
     overrides = {}
     if args.epochs is not None:
-        overrides = {"ae_epochs": args.epochs, "svdd_epochs": args.epochs, "ocnn_epochs": args.epochs}
+        overrides = {"ae_epochs": args.epochs, "svdd_epochs": args.epochs, "ocnn_epochs": args.epochs,
+                     "anogan_epochs": args.epochs}
     env_quick = is_quick()  # read even with --quick: OCAD_QUICK=banana is an error, not "off"
     quick = bool(args.quick) or env_quick
     return {"dataset": args.dataset, "methods": methods, "classes": classes, "seeds": list(range(args.seeds)),
@@ -315,7 +316,7 @@ def _add_reproduce(subparsers):
                    help="processes; runs are independent per (class, seed) (default 1)")
     p.add_argument("--quick", action="store_true", help="quick mode (few epochs), as OCAD_QUICK=1")
     p.add_argument("--epochs", type=_positive_int("--epochs"), default=None,
-                   help="override every training's epochs (autoencoder, Deep SVDD, OC-NN): smoke tests")
+                   help="override every training's epochs (autoencoder, Deep SVDD, OC-NN, AnoGAN's GAN): smoke tests")
     p.add_argument("--device", default=None, help="torch device for the deep methods (default: automatic)")
     p.add_argument("--stack", action=argparse.BooleanOptionalAction, default=None,
                    help="train the deep networks of each class's seeds as one stack (default: on for CUDA, off "

@@ -50,6 +50,7 @@ def test_sweep_writes_one_row_per_run_and_a_summary(sweep):
         assert float(r["fit_seconds"]) >= 0.0
     cfg = json.loads((sweep / "config.json").read_text())
     assert cfg["dataset"] == "digits" and cfg["config"]["svdd_epochs"] == 1 and cfg["seeds"] == [0]
+    assert cfg["config"]["anogan_epochs"] == 1  # --epochs reaches every training, AnoGAN's GAN included
     summary = (sweep / "summary.md").read_text()
     assert "One-class Deep SVDD" in summary and "Isolation Forest" in summary
 
