@@ -407,12 +407,9 @@ def _fit_and_score(method, split, cfg, seed, ae, device, verbose):
         with threadpool_limits(limits=1, user_api="blas"):
             return _fit_and_score_shallow(method, split, cfg, seed)
     if method == "anogan":  # no autoencoder: a GAN of the normal class, then a latent search per test point
-        from .estimators import _private_rng
-
-        # AnoGAN.fit builds its networks from torch's global generator: a private fork seeded with the run's seed
-        # makes a seed give one result, whatever ran before in this process (and leaves the caller's RNG alone).
-        with _private_rng(int(seed)):
-            est = _anogan_estimator(cfg, seed, device, verbose).fit(X)
+        # AnoGAN.fit initialises its networks in a private RNG fork seeded by random_state (the kit's base class),
+        # so a seed gives one result whatever ran before in this process.
+        est = _anogan_estimator(cfg, seed, device, verbose).fit(X)
         return yt, -est.decision_function(Xt), str(est.device_)
     dcae = ae.get()
     dev = str(dcae.device_)
