@@ -16,8 +16,9 @@ Each notebook runs in a fresh kernel in quick mode (``OCAD_QUICK=1``), with nbcl
 *kernel time* is the sum of the cells' execution times (nbclient's per-cell timing: from the kernel receiving a cell
 to its reply), so kernel start-up is left out; the wall time including start-up is recorded too.  The machine
 (CPU, core count, torch threads, Python and torch versions), the date and the load average before and after the
-run are stored with each notebook's numbers; when the 1-minute load average exceeds half the core count the number
-is labelled "measured under load", because then it is not what a learner on a quiet machine sees.
+run are stored with each notebook's numbers; when the 1-minute load average before the first notebook starts (other
+work on the machine) exceeds half the core count, the numbers are labelled "measured under load", because then they
+are not what a learner on a quiet machine sees.
 
 Where the numbers are shown:
 - ``notebooks/quick_times.json``: the numbers (written atomically);
@@ -247,12 +248,15 @@ def main(argv=None) -> int:
         if not paths:
             ap.error("no notebook matches")
         info = machine()
+        # Other work on the machine: the load average before the first notebook starts (the runs' own kernels raise
+        # it as they go, so a load read during or after a run would call every run "under load").
+        load_start = os.getloadavg()[0]
+        busy = load_start > 0.5 * (info["cpu_count"] or 1)
         for path in paths:
             print(f"{path.name} ...", end=" ", flush=True)
             load_before = os.getloadavg()[0]
             entry = run_notebook(path, args.timeout)
             load_after = os.getloadavg()[0]
-            busy = max(load_before, load_after) > 0.5 * (info["cpu_count"] or 1)
             entry.update({"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                           "load_average_1min": [round(load_before, 2), round(load_after, 2)],
                           "label": args.label or (UNDER_LOAD if busy else "quiet machine")})
@@ -265,7 +269,7 @@ def main(argv=None) -> int:
         data.update({"machine": info,
                      "what": "kernel_seconds: sum of the cells' execution times in quick mode (OCAD_QUICK=1), "
                              "kernel start-up excluded; wall_seconds includes it. label: 'measured under load' "
-                             "when the 1-minute load average exceeded half the core count during the run."})
+                             "when the 1-minute load average before the series started exceeded half the core count."})
         data["notebooks"] = dict(sorted(data["notebooks"].items()))
         write_json_atomic(TIMES, data)
         print(f"wrote {TIMES.relative_to(ROOT)}")
