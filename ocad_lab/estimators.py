@@ -58,8 +58,6 @@ from .objectives import (
 )
 from .training import TrainingDiverged, batch_bounds, output_spread, predict_batched, train_epochs, warn_if_collapsed
 from .validation import ParamValidationMixin, check_device, check_finite_setting, check_X
-from .validation import check_int as _check_int  # noqa: F401  (function arguments; estimators declare constraints)
-from .validation import check_positive as _check_pos  # noqa: F401
 
 __all__ = ["OCNN", "DeepSVDD", "AutoencoderDetector", "SVDDNet", "OBJECTIVES", "CheckpointError", "TrainingDiverged",
            "load"]
@@ -508,7 +506,30 @@ def _train_autoencoder(ae, X, *, num_epochs, lr, lr_milestones, weight_decay, ba
 # ----------------------------------------------------------------------------------------------------------------
 # Autoencoder (DCAE baseline, also the pretraining for Deep SVDD / OC-NN)
 # ----------------------------------------------------------------------------------------------------------------
-class AutoencoderDetector(_NeuralDetector):
+class _ReconstructionScores:
+    """Scores of a fitted autoencoder ``ae_`` (with an ``encoder``): shared by every reconstruction-error detector."""
+
+    def _score_tensor(self, Xt):
+        """-(mean squared reconstruction error) per sample, as a CPU-able tensor."""
+        self.ae_.eval()
+        return predict_batched(lambda xb: -((self.ae_(xb) - xb) ** 2).flatten(1).mean(1), Xt, _SCORE_BATCH)
+
+    def _score(self, Xt):
+        """The same as float64 NumPy."""
+        return self._score_tensor(Xt).cpu().numpy().astype(np.float64)
+
+    def score_samples(self, X):
+        """Minus the mean squared reconstruction error (higher = more normal)."""
+        return self._score(self._prepare(X))
+
+    def transform(self, X):
+        """The autoencoder's codes (encoder outputs), (N, rep_dim) float32."""
+        Xt = self._prepare(X)
+        self.ae_.eval()
+        return predict_batched(self.ae_.encoder, Xt, _SCORE_BATCH).cpu().numpy()
+
+
+class AutoencoderDetector(_ReconstructionScores, _NeuralDetector):
     """Reconstruction-error detector (the DCAE baseline of Deep SVDD §4.1).
 
     Parameters
@@ -587,21 +608,6 @@ class AutoencoderDetector(_NeuralDetector):
         self._check_finite_result(train_scores)
         # Flags the same training points as the nu-quantile (ocnn_quantile_r), halfway to the next score.
         self.offset_ = score_threshold(train_scores, nu)
-
-    def _score_tensor(self, Xt):
-        """-(mean squared reconstruction error) per sample, as a CPU-able tensor."""
-        self.ae_.eval()
-        return predict_batched(lambda xb: -((self.ae_(xb) - xb) ** 2).flatten(1).mean(1), Xt, _SCORE_BATCH)
-
-    def score_samples(self, X):
-        """Minus the mean squared reconstruction error (higher = more normal)."""
-        return self._score_tensor(self._prepare(X)).cpu().numpy().astype(np.float64)
-
-    def transform(self, X):
-        """The autoencoder's codes (encoder outputs)."""
-        Xt = self._prepare(X)
-        self.ae_.eval()
-        return predict_batched(self.ae_.encoder, Xt, _SCORE_BATCH).cpu().numpy()
 
     def _state(self):
         return {"arch": self.arch_, "weights": self.ae_.state_dict()}

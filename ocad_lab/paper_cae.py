@@ -36,8 +36,8 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from . import estimators as _est
-from .estimators import _COUNT0, _COUNT1, _DEVICE, _NU, _POS, _SEED, _NeuralDetector
-from .training import predict_batched, train_epochs
+from .estimators import _COUNT0, _COUNT1, _DEVICE, _NU, _POS, _SEED, _NeuralDetector, _ReconstructionScores
+from .training import train_epochs
 
 __all__ = ["PAPER_REP_DIM", "PaperConvEncoder", "PaperConvDecoder", "PaperConvAutoencoder", "PaperCAE"]
 
@@ -126,7 +126,7 @@ def train_reconstruction(ae, Xt, *, num_epochs, lr, batch_size, generator, verbo
     return train_epochs(Xt, step, opt, num_epochs, batch_size, generator, modules=(ae,), verbose=verbose, desc=desc)
 
 
-class PaperCAE(_NeuralDetector):
+class PaperCAE(_ReconstructionScores, _NeuralDetector):
     """The OC-NN paper's convolutional autoencoder as a detector (reconstruction error) and feature extractor.
 
     Parameters
@@ -190,21 +190,6 @@ class PaperCAE(_NeuralDetector):
         train_scores = self._score(Xt)
         self._check_finite_result(train_scores)
         self.offset_ = float(np.quantile(train_scores, nu))
-
-    def _score(self, Xt):
-        self.ae_.eval()
-        s = predict_batched(lambda xb: -((self.ae_(xb) - xb) ** 2).flatten(1).mean(1), Xt)
-        return s.cpu().numpy().astype(np.float64)
-
-    def score_samples(self, X):
-        """Minus the mean squared reconstruction error: higher means more normal."""
-        return self._score(self._prepare(X))
-
-    def transform(self, X):
-        """The codes (N, rep_dim) of the encoder, as float32."""
-        Xt = self._prepare(X)
-        self.ae_.eval()
-        return predict_batched(self.ae_.encoder, Xt).cpu().numpy()
 
     # -- persistence -----------------------------------------------------------------------------------------
     def _state(self):

@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .baselines import _GAMMA, OCSVM, _check_features, _Detector
 from . import estimators as _est
-from .estimators import _DEVICE, _NU, _POS, _SEED, _NeuralDetector
+from .estimators import _DEVICE, _NU, _POS, _SEED, _NeuralDetector, _ReconstructionScores
 from .objectives import check_nu
 from .paper_cae import PaperConvAutoencoder
 from .training import TrainingDiverged, predict_batched, train_epochs
@@ -275,7 +275,7 @@ class _MLPAE(nn.Module):
         return self.decoder(self.encoder(x)).view(len(x), *self.in_shape)
 
 
-class RobustAutoencoder(_NeuralDetector):
+class RobustAutoencoder(_ReconstructionScores, _NeuralDetector):
     """Robust autoencoder: X = L_D + S with L_D reconstructed by an autoencoder and S sparse (OC-NN paper Eq. 1).
 
     Alternation (Zhou & Paffenroth's Algorithm, the ADMM-style split of Eq. 1), ``n_outer`` times:
@@ -448,20 +448,6 @@ class RobustAutoencoder(_NeuralDetector):
         train_scores = self._score(Xt)
         self._check_finite_result(train_scores)
         self.offset_ = float(np.quantile(train_scores, nu))
-
-    def _score(self, Xt):
-        R = self._reconstruct(Xt) - Xt
-        return -(R**2).flatten(1).mean(1).cpu().numpy().astype(np.float64)
-
-    def score_samples(self, X):
-        """Minus the mean squared reconstruction error of ``X``: higher means more normal."""
-        return self._score(self._prepare(X))
-
-    def transform(self, X):
-        """The autoencoder's codes E(x), (N, rep_dim) float32."""
-        Xt = self._prepare(X)
-        self.ae_.eval()
-        return predict_batched(self.ae_.encoder, Xt).cpu().numpy()
 
     # -- persistence -----------------------------------------------------------------------------------------
     def _state(self):

@@ -15,12 +15,7 @@ from ocad_lab.paper_cae import PaperCAE
 from ocad_lab.robust import RCAE, RDA
 
 
-@pytest.fixture(autouse=True)
-def _threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _vectors(n=40, d=6):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ocad_lab import ocnn_protocol as op
@@ -17,12 +16,7 @@ PAPER = Path(__file__).resolve().parents[2] / "shared" / "papers" / "ocnn-chalap
 PAPER = PAPER if PAPER.exists() else Path("/work/shared/papers/ocnn-chalapathy-menon-chawla-2018.md")
 
 
-@pytest.fixture(autouse=True)
-def _threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 # ---------------------------------------------------------------------------------------------- the bound

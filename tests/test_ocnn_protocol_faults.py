@@ -28,12 +28,7 @@ METRICS = ("auprc", "auroc", "p_at_10", "auprc_sign", "auroc_sign", "p_at_10_sig
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _rows(path):

@@ -12,12 +12,7 @@ from ocad_lab.paper_cae import PAPER_REP_DIM, PaperCAE, PaperConvAutoencoder
 from ocad_lab.robust import RCAE, RDA, RPCAOCSVM, principal_component_pursuit, prox_l1, prox_l21
 
 
-@pytest.fixture(autouse=True)
-def _threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def planted(m=60, n=50, rank=3, density=0.05, seed=0):
