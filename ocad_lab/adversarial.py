@@ -222,9 +222,22 @@ class SignClassifier(ParamValidationMixin, ClassifierMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path, device=None):
-        """Load a classifier written by :meth:`save`."""
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        est = cls(**payload["params"])
+        """Load a classifier written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError, ocad_lab.estimators.CheckpointError
+            No file there, or a file that is not such a checkpoint (truncated, foreign or untrusted: refused, nothing
+            in it executed).
+        """
+        from .estimators import CheckpointError, _read_checkpoint
+
+        payload = _read_checkpoint(path, keys=("params", "input_shape", "history", "weights"))
+        try:
+            est = cls(**payload["params"])
+        except TypeError:
+            raise CheckpointError(f"{path} is not a SignClassifier checkpoint: its settings do not fit "
+                                  "SignClassifier (saved by another model?).") from None
         if device is not None:
             est.device = device
         est.device_ = check_device(est.device)

@@ -389,8 +389,10 @@ _NOT_TRUSTED = ("Nothing in it was executed. Load only checkpoints written by es
                 "re-create this one by fitting the model again and saving it.")
 
 
-def _read_checkpoint(path) -> dict:
-    """The payload dict of a kit checkpoint, or a CheckpointError (never torch's own advice)."""
+def _read_checkpoint(path, keys=None) -> dict:
+    """The payload dict of a kit checkpoint (holding ``keys``, default the estimators' own), or a CheckpointError
+    (never torch's own advice)."""
+    keys = _CHECKPOINT_KEYS if keys is None else set(keys)
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"No checkpoint at {path}: check the path (est.save(path) writes one).")
@@ -410,7 +412,7 @@ def _read_checkpoint(path) -> dict:
             ImportError, IndexError, KeyError, MemoryError):
         raise CheckpointError(f"{path} is not an ocad_lab checkpoint: it could not be read as one (truncated, "
                               f"damaged, or another kind of file). {_NOT_TRUSTED}") from None
-    if not isinstance(payload, dict) or not _CHECKPOINT_KEYS <= set(payload):
+    if not isinstance(payload, dict) or not keys <= set(payload):
         kind = type(payload).__name__ if not isinstance(payload, dict) else "dict without the kit's keys"
         raise CheckpointError(f"{path} is not an ocad_lab checkpoint: it holds a {kind}, not a model saved by "
                               f"est.save(path). {_NOT_TRUSTED}")

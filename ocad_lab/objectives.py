@@ -215,6 +215,15 @@ def soft_boundary_radius(dist, nu):
 
 
 
+def _sorted_values(values, empty_message):
+    """``values`` (tensor or array-like) as a sorted float64 vector; ValueError(empty_message) when empty."""
+    v = values.detach().cpu().double().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, float)
+    v = np.sort(v.ravel())
+    if v.size == 0:
+        raise ValueError(empty_message)
+    return v
+
+
 def svdd_threshold_sq(dist, nu) -> float:
     """A ``predict`` threshold on squared distances with the nu-property that is no training distance itself.
 
@@ -236,11 +245,8 @@ def svdd_threshold_sq(dist, nu) -> float:
     float
     """
     nu = check_nu(nu)
-    d = dist.detach().cpu().double().numpy() if isinstance(dist, torch.Tensor) else np.asarray(dist, float)
-    d = np.sort(d.ravel())
+    d = _sorted_values(dist, "svdd_threshold_sq needs at least one distance.")
     n = d.size
-    if n == 0:
-        raise ValueError("svdd_threshold_sq needs at least one distance.")
     n_in = n - min(n, math.floor(n * nu + _SLACK))  # points on or inside the sphere
     if n_in == 0:
         return float(max(d[0], 0.0) / 2)
@@ -263,11 +269,8 @@ def score_threshold(scores, nu) -> float:
     batch size would flip its label.
     """
     nu = check_nu(nu)
-    y = scores.detach().cpu().double().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores, float)
-    y = np.sort(y.ravel())
+    y = _sorted_values(scores, "score_threshold needs at least one score.")
     n = y.size
-    if n == 0:
-        raise ValueError("score_threshold needs at least one score.")
     k = min(n, max(1, math.ceil(n * nu - _SLACK)))
     if k >= 2:
         return float((y[k - 2] + y[k - 1]) / 2)

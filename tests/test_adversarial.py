@@ -92,3 +92,18 @@ def test_same_seed_same_adversarials(trained):
     assert torch.equal(torch.random.get_rng_state(), state)  # the caller's global RNG is left alone
     with pytest.raises(ValueError, match="classified correctly"):
         attack_stop_signs(clf, stops, cache=None, n=5, steps=5, verbose=0)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", None])
+def test_sign_classifier_load_refuses_a_bad_file_clearly(tmp_path, content):
+    from ocad_lab.estimators import CheckpointError
+
+    path = tmp_path / "clf.pt"
+    if content is None:
+        torch.save([1, 2, 3], path)  # a readable torch file that is no classifier
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="not (an|a trusted) ocad_lab checkpoint"):
+        SignClassifier.load(path)
+    with pytest.raises(FileNotFoundError, match="No checkpoint"):
+        SignClassifier.load(tmp_path / "missing.pt")
